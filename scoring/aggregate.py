@@ -57,7 +57,7 @@ def review_value(rubric: Rubric, scores: Mapping[str, float | None]) -> float | 
 
     Raises ScoreError for unknown criteria or scores off the scale.
     """
-    errors = rubric.validate_scores(scores)
+    errors = rubric.score_errors(scores)
     if errors:
         raise ScoreError(errors)
     num = den = 0.0

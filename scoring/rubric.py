@@ -134,6 +134,15 @@ class Rubric:
                 return c
         raise KeyError(criterion_id)
 
+    def score_errors(self, scores: Mapping[str, float | None]) -> list[str]:
+        """Problems with the scores alone (unknown criteria, off-scale); None = not scored."""
+        errors = [f"unknown criterion '{cid}'" for cid in scores if cid not in self.criterion_ids]
+        for c in self.criteria:
+            value = scores.get(c.id)
+            if value is not None and (problem := c.scale.check(value)):
+                errors.append(f"criterion '{c.id}': {problem}")
+        return errors
+
     def validate_scores(
         self,
         scores: Mapping[str, float | None],
@@ -144,25 +153,20 @@ class Rubric:
         """Check one juror's score form; return every problem (empty list = valid).
 
         None means "not scored" and is allowed (see the missing-score rule), but a
-        criterion with `comment_required` needs a non-blank comment whenever it is scored.
+        criterion with `comment_required` needs a non-blank comment whenever it is
+        scored, and `overall_comment = "required"` needs a non-blank overall comment.
         """
-        errors: list[str] = []
-        known = {c.id: c for c in self.criteria}
+        errors = self.score_errors(scores)
         comments = comments or {}
-        for cid in scores:
-            if cid not in known:
-                errors.append(f"unknown criterion '{cid}'")
-        for cid in comments:
-            if cid not in known:
-                errors.append(f"comment for unknown criterion '{cid}'")
+        errors += [
+            f"comment for unknown criterion '{cid}'" for cid in comments if cid not in self.criterion_ids
+        ]
         for c in self.criteria:
-            value = scores.get(c.id)
-            if value is None:
-                continue
-            problem = c.scale.check(value)
-            if problem:
-                errors.append(f"criterion '{c.id}': {problem}")
-            if c.comment_required and not (comments.get(c.id) or "").strip():
+            if (
+                c.comment_required
+                and scores.get(c.id) is not None
+                and not (comments.get(c.id) or "").strip()
+            ):
                 errors.append(f"criterion '{c.id}': a comment is required")
         if self.overall_comment == "required" and not (overall_comment or "").strip():
             errors.append("an overall comment is required")
@@ -356,7 +360,7 @@ def _scale(raw: Any, where: str, err: _Errors) -> Scale | None:
         if problem := scale.check(level):
             err(f"anchor '{key}': {problem.replace('score ', 'level ', 1)}", where)
             continue
-        text = _text(value, f"anchor '{key}'", where, err, required=True)
+        text = _text(value, f"scale.anchors.{key}", where, err, required=True)
         if text is not None:
             anchors.append((_tidy(level), text))
     anchored = {a for a, _ in anchors}
