@@ -1,0 +1,90 @@
+"""Applications, their answers, attachments and the record of every status change."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class ApplicationStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    WITHDRAWN = "withdrawn"
+    ELIGIBLE = "eligible"
+    INELIGIBLE = "ineligible"
+    IN_REVIEW = "in_review"
+    SHORTLISTED = "shortlisted"
+    AWARDED = "awarded"
+    NOT_AWARDED = "not_awarded"
+
+
+class Application(Model):
+    """A group's application to an edition.
+
+    `reference` is given at creation (EPP-2027-0042) by services.submission.create_draft,
+    `content_hash` and `submitted_at` are written only by services.submission.submit.
+    """
+
+    id = fields.IntField(primary_key=True)
+    edition = fields.ForeignKeyField("grants.Edition", related_name="applications")
+    group = fields.ForeignKeyField("grants.Group", related_name="applications")
+    category = fields.ForeignKeyField("grants.Category", related_name="applications", null=True)
+    reference = fields.CharField(max_length=32, unique=True)
+    title = fields.CharField(max_length=200)
+    summary = fields.TextField(default="")
+    language = fields.CharField(max_length=8, default="en")
+    status = fields.CharEnumField(ApplicationStatus, default=ApplicationStatus.DRAFT)
+    publish_consent = fields.BooleanField(default=False)
+    submitted_at = fields.DatetimeField(null=True)
+    content_hash = fields.CharField(max_length=64, default="")
+    submit_key = fields.CharField(max_length=64, null=True, unique=True)
+    created_by = fields.ForeignKeyField("grants.User", related_name="applications_created")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+
+class Answer(Model):
+    id = fields.IntField(primary_key=True)
+    application = fields.ForeignKeyField("grants.Application", related_name="answers")
+    question = fields.ForeignKeyField("grants.Question", related_name="answers")
+    value = fields.JSONField(null=True)
+
+    class Meta:
+        unique_together = (("application", "question"),)
+
+
+class Attachment(Model):
+    """An uploaded file: stored outside the web root under `stored_name` (random)."""
+
+    id = fields.IntField(primary_key=True)
+    application = fields.ForeignKeyField("grants.Application", related_name="attachments")
+    question = fields.ForeignKeyField("grants.Question", related_name="attachments", null=True)
+    original_name = fields.CharField(max_length=255)
+    stored_name = fields.CharField(max_length=64, unique=True)
+    content_type = fields.CharField(max_length=100)
+    size = fields.BigIntField()
+    sha256 = fields.CharField(max_length=64)
+    uploaded_by = fields.ForeignKeyField("grants.User", related_name="uploads")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+
+class StatusChange(Model):
+    id = fields.IntField(primary_key=True)
+    application = fields.ForeignKeyField("grants.Application", related_name="history")
+    from_status = fields.CharField(max_length=32)
+    to_status = fields.CharField(max_length=32)
+    actor = fields.ForeignKeyField("grants.User", related_name="status_changes", null=True)
+    note = fields.TextField(default="")
+    at = fields.DatetimeField(auto_now_add=True)
+
+
+class ApplicationMessage(Model):
+    """A message from the organisers to a group about its application."""
+
+    id = fields.IntField(primary_key=True)
+    application = fields.ForeignKeyField("grants.Application", related_name="messages")
+    author = fields.ForeignKeyField("grants.User", related_name="messages_written")
+    body = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)

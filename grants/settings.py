@@ -1,0 +1,82 @@
+"""One frozen Settings object, read from GRANTS_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from its environment; never mutated after start-up."""
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str = ""
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    debug: bool = False
+    https_only: bool = False
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    mail_from: str = "Prevention Prize <noreply@prevention-prize.local>"
+    languages: tuple[str, ...] = ("en", "fr", "ru")
+    default_language: str = "en"
+    max_request_mb: int = 60
+    login_attempts_per_account: int = 5
+    login_attempts_per_ip: int = 30
+    login_window_seconds: int = 900
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite://{self.data_dir / 'grants.sqlite3'}?busy_timeout=5000"
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _secret_key(data_dir: Path) -> str:
+    """A stable secret: from the environment, else one generated once and kept in data_dir.
+
+    Why a file: sessions must survive restarts of `make run` without the user configuring
+    anything, and a secret must never live in the repository.
+    """
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build Settings from GRANTS_* variables (defaults give a working local set-up)."""
+    env = os.environ if environ is None else environ
+    data_dir = Path(env.get("GRANTS_DATA_DIR", str(DEFAULT_DATA_DIR)))
+    return Settings(
+        data_dir=data_dir,
+        database_url=env.get("GRANTS_DATABASE_URL", ""),
+        secret_key=env.get("GRANTS_SECRET_KEY") or _secret_key(data_dir),
+        base_url=env.get("GRANTS_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        debug=_bool(env.get("GRANTS_DEBUG", "0")),
+        https_only=_bool(env.get("GRANTS_HTTPS_ONLY", "0")),
+        smtp_host=env.get("GRANTS_SMTP_HOST", "127.0.0.1"),
+        smtp_port=int(env.get("GRANTS_SMTP_PORT", "8025")),
+        mail_from=env.get("GRANTS_MAIL_FROM", Settings.mail_from),
+    )
