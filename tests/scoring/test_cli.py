@@ -123,13 +123,15 @@ def test_rank_with_panels_from_a_panel_column(tmp_path):
 
 
 def test_example_plugin_aggregator_end_to_end(tmp_path):
-    """example-max comes from the separately installed example plugin package."""
+    """example-max comes from the separately installed example plugin, via the real `grants` CLI."""
+    from grants.cli import main as grants_main
+
     scores = write_scores(
         tmp_path,
         "application,juror,criterion,score\nA,j1,overall,10\nA,j2,overall,1\nB,j1,overall,7\nB,j2,overall,7\n",
     )
     out = tmp_path / "r.csv"
-    code = main(["rank", "--rubric", "simple", "--aggregator", "example-max", "--input", str(scores), "--output", str(out)])
+    code = grants_main(["rank", "--rubric", "simple", "--aggregator", "example-max", "--input", str(scores), "--output", str(out)])
     assert code == 0, f"example plugin missing? run: {PLUGIN_INSTALL}"
     rows = read_ranking(out)
     assert [(r["application"], r["score"], r["flags"]) for r in rows] == [
