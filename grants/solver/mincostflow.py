@@ -295,7 +295,7 @@ def _prepare(problem: Problem) -> tuple[_Prepared, list[str]]:
                     f"after the {n_pinned} pinned reviews, jurors still need {still_min} reviews "
                     f"to reach their minimum loads but only {still_needed} reviews remain to assign"
                 )
-        if k > n_j:
+        if k > n_j and n_a > 0:
             reasons.append(f"reviews_per_application {k} exceeds the number of jurors ({n_j})")
 
         # Per-application Hall condition for a single application: enough usable jurors.
