@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
 
-from grants.solver.model import Infeasible, Pair, Problem, Solution
+from grants.solver.model import Infeasible, Juror, Pair, Problem, Solution
 
 AFFINITY_SCALE = 1_000_000
 """Affinities are rounded to multiples of 1/AFFINITY_SCALE (six decimals) for the solver."""
@@ -182,7 +182,7 @@ def _prepare(problem: Problem) -> tuple[_Prepared, list[str]]:
         dups = _duplicates(ids)
         if dups:
             reasons.append(f"duplicate {kind} ids: {_listing(dups)}")
-    jurors = {}
+    jurors: dict[str, Juror] = {}
     for juror in problem.jurors:
         jurors.setdefault(juror.id, juror)
     juror_ids = sorted(jurors)
@@ -492,7 +492,7 @@ def _diagnose(prep: _Prepared) -> list[str]:
             f"only {total_assigned} of the {k * len(prep.application_ids)} reviews can be assigned; "
             f"under-served in the best attempt: {_listing(listed)}"
         )
-        reasons.append(_hall_group(prep, network, used, received))
+        reasons.append(_hall_group(prep, network, used=used, received=received))
     else:
         got = np.asarray(network.flow.flows(network.min_arcs), dtype=np.int64)
         short = np.flatnonzero(got < prep.min_remaining)
@@ -511,7 +511,9 @@ def _diagnose(prep: _Prepared) -> list[str]:
     return reasons
 
 
-def _hall_group(prep: _Prepared, network: _Network, used: np.ndarray, received: np.ndarray) -> str:
+def _hall_group(
+    prep: _Prepared, network: _Network, *, used: np.ndarray, received: np.ndarray
+) -> str:
     """Name the smallest group of applications that shares too few jurors (min cut).
 
     Starting from under-served applications, follow alternating paths backwards in

@@ -48,7 +48,7 @@ PROBLEM = {
 }
 
 
-def write(tmp_path: Path, data: object, name: str = "problem.json") -> str:
+def write(tmp_path: Path, data: object, *, name: str = "problem.json") -> str:
     path = tmp_path / name
     path.write_text(json.dumps(data) if not isinstance(data, str) else data, encoding="utf-8")
     return str(path)

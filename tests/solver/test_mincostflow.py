@@ -361,3 +361,23 @@ def test_long_reason_lists_are_cut() -> None:
     reasons = reasons_of(problem)
     assert "reviews_per_application 2 exceeds the number of jurors (1)" in reasons
     assert reasons[-1] == "... and 30 more applications with too few eligible jurors"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_medium_instances_match_milp(seed: int) -> None:
+    rnd = random.Random(seed)
+    jurors = tuple(
+        Juror(f"J{j:02d}", max_load=8, min_load=rnd.choice([0, 3, 5])) for j in range(12)
+    )
+    applications = tuple(Application(f"EPP-{a:03d}") for a in range(25))
+    pairs = [(j.id, a.id) for j in jurors for a in applications]
+    problem = Problem(
+        reviews_per_application=3,
+        jurors=jurors,
+        applications=applications,
+        affinity={p: rnd.uniform(-1, 3) for p in pairs if rnd.random() < 0.6},
+        conflicts=frozenset(p for p in pairs if rnd.random() < 0.15),
+    )
+    solution = solve(problem)
+    assert violations(problem, solution) == []
+    assert scaled_total(problem, solution) == milp_optimum(problem)
