@@ -1,0 +1,61 @@
+"""Translations: the locale of the current request lives in a context variable.
+
+Why a context variable: services raise errors with translated messages and templates
+call gettext, both inside the request's task, so neither needs the request passed down.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+from babel.support import NullTranslations, Translations
+
+LANGUAGES: dict[str, str] = {"en": "English", "fr": "Français", "ru": "Русский"}
+DEFAULT_LANGUAGE = "en"
+CATALOG_DIR = Path(__file__).parent
+
+current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LANGUAGE)
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    if locale == DEFAULT_LANGUAGE:
+        return NullTranslations()
+    return Translations.load(str(CATALOG_DIR), [locale], domain="messages")
+
+
+def gettext(message: str, **params: object) -> str:
+    text = translations(current_locale.get()).ugettext(message)
+    return text % params if params else text
+
+
+def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
+    text = translations(current_locale.get()).ungettext(singular, plural, n)
+    return text % {"num": n, **params}
+
+
+_ = gettext
+
+
+def negotiate(accept_language: str, *, supported: tuple[str, ...] = tuple(LANGUAGES)) -> str:
+    """Pick the best supported language from an Accept-Language header."""
+    weighted: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept_language.split(",")):
+        piece = part.strip()
+        if not piece:
+            continue
+        tag, _sep, params = piece.partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        weighted.append((-quality, index, tag.strip().lower()))
+    for _q, _i, tag in sorted(weighted):
+        primary = tag.split("-")[0]
+        if primary in supported:
+            return primary
+    return DEFAULT_LANGUAGE

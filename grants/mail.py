@@ -1,0 +1,70 @@
+"""Mail goes through the outbox: queued in the caller's transaction, sent by `send_pending`.
+
+SMTP down means delayed mail, never lost mail and never a failed request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+import aiosmtplib
+
+from grants.models import OutboxEmail
+from grants.settings import Settings
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+
+
+async def queue_email(*, to: str, subject: str, body: str) -> OutboxEmail:
+    return await OutboxEmail.create(to=to, subject=subject, body=body)
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(3600, 30 * 2**attempts))
+
+
+async def send_pending(settings: Settings, *, limit: int = 50) -> int:
+    """Send due mail once; returns how many were delivered. Failures are retried later."""
+    now = datetime.now(UTC)
+    due = (
+        await OutboxEmail.filter(sent_at=None, send_after__lte=now, attempts__lt=MAX_ATTEMPTS)
+        .order_by("id")
+        .limit(limit)
+    )
+    delivered = 0
+    for mail in due:
+        message = EmailMessage()
+        message["From"] = settings.mail_from
+        message["To"] = mail.to
+        message["Subject"] = mail.subject
+        message.set_content(mail.body)
+        try:
+            await aiosmtplib.send(
+                message, hostname=settings.smtp_host, port=settings.smtp_port, timeout=10
+            )
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            mail.attempts += 1
+            mail.last_error = str(exc)[:500]
+            mail.send_after = now + _backoff(mail.attempts)
+            await mail.save(update_fields=["attempts", "last_error", "send_after"])
+            log.warning("mail %s to %s not sent: %s", mail.id, mail.to, exc)
+            continue
+        mail.sent_at = datetime.now(UTC)
+        mail.attempts += 1
+        await mail.save(update_fields=["sent_at", "attempts"])
+        delivered += 1
+    return delivered
+
+
+async def sender_loop(settings: Settings, *, interval: float = 5.0) -> None:
+    """Run inside the app process (or `grants outbox send --loop`)."""
+    while True:
+        try:
+            await send_pending(settings)
+        except Exception:  # the loop must survive a database hiccup
+            log.exception("outbox sender failed; retrying")
+        await asyncio.sleep(interval)

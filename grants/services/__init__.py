@@ -1,0 +1,1 @@
+"""Domain operations. No HTTP here: services decide, check permissions and store."""

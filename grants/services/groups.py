@@ -1,0 +1,128 @@
+"""Groups and their members; the checks a group must pass before it can submit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tortoise.transactions import in_transaction
+
+from grants.i18n import gettext as _
+from grants.models import AgeBand, Edition, Group, GroupMember, User
+from grants.services import audit
+from grants.services.errors import NotFound, ServiceError
+
+GROUP_KINDS = ("youth_organisation", "school_class", "informal_group")
+
+
+def parse_age_band(value: str) -> AgeBand | None:
+    try:
+        return AgeBand(value)
+    except ValueError:
+        return None
+
+
+async def create_group(
+    user: User, *, name: str, kind: str, country: str, organisation: str,
+    lead_first_name: str, lead_age_band: str,
+) -> Group:
+    errors: dict[str, str] = {}
+    if not name.strip():
+        errors["name"] = _("Enter the name of your group.")
+    if kind not in GROUP_KINDS:
+        errors["kind"] = _("Choose what kind of group you are.")
+    country = country.strip().upper()
+    if len(country) != 2 or not country.isalpha():
+        errors["country"] = _("Choose your country.")
+    if not lead_first_name.strip():
+        errors["lead_first_name"] = _("Enter your first name.")
+    band = parse_age_band(lead_age_band)
+    if band is None:
+        errors["lead_age_band"] = _("Choose your age band.")
+    if errors:
+        raise ServiceError(_("Please correct the marked fields."), errors=errors)
+    assert band is not None
+    async with in_transaction():
+        group = await Group.create(
+            name=name.strip()[:200], kind=kind, country=country,
+            organisation=organisation.strip()[:200], created_by=user,
+        )
+        await GroupMember.create(
+            group=group, user=user, first_name=lead_first_name.strip()[:80], role="lead",
+            age_band=band,
+        )
+        await audit.record("group.create", actor=user, object_type="group", object_id=group.id)
+    return group
+
+
+async def groups_of(user: User) -> list[Group]:
+    return await Group.filter(members__user=user).distinct().order_by("name")
+
+
+async def group_for(user: User, group_id: int) -> Group:
+    """The group, if `user` is one of its members (else 404: existence is not revealed)."""
+    group = await Group.get_or_none(id=group_id, members__user=user)
+    if group is None:
+        raise NotFound(_("This group does not exist or you are not a member."))
+    return group
+
+
+async def add_member(
+    user: User, group: Group, *, first_name: str, age_band: str, invite_email: str = ""
+) -> GroupMember:
+    await group_for(user, group.id)
+    errors: dict[str, str] = {}
+    if not first_name.strip():
+        errors["first_name"] = _("Enter the member's first name.")
+    band = parse_age_band(age_band)
+    if band is None:
+        errors["age_band"] = _("Choose the member's age band.")
+    if errors:
+        raise ServiceError(_("Please correct the marked fields."), errors=errors)
+    assert band is not None
+    member = await GroupMember.create(
+        group=group, first_name=first_name.strip()[:80], age_band=band,
+        invite_email=invite_email.strip().lower()[:254],
+    )
+    await audit.record("group.member_add", actor=user, object_type="group", object_id=group.id,
+                       after={"member": member.id, "age_band": band.value})
+    return member
+
+
+async def record_consent(user: User, member: GroupMember, *, guardian_name: str) -> GroupMember:
+    group = await group_for(user, member.group_id)  # type: ignore[attr-defined]
+    if not guardian_name.strip():
+        raise ServiceError(
+            _("Please correct the marked fields."),
+            errors={"guardian_name": _("Enter the name of the parent or guardian who consented.")},
+        )
+    member.guardian_name = guardian_name.strip()[:120]
+    member.guardian_consent_at = datetime.now(UTC)
+    member.consent_recorded_by = user
+    await member.save()
+    await audit.record("group.consent", actor=user, object_type="group", object_id=group.id,
+                       after={"member": member.id})
+    return member
+
+
+def needs_consent(member: GroupMember, edition: Edition) -> bool:
+    return member.age_band.upper_age < edition.consent_age and member.guardian_consent_at is None
+
+
+async def submission_blockers(group: Group, edition: Edition) -> list[str]:
+    """Why this group cannot submit to this edition yet; empty when it can."""
+    problems: list[str] = []
+    members = await GroupMember.filter(group=group).order_by("id")
+    if not (edition.min_team_size <= len(members) <= edition.max_team_size):
+        problems.append(
+            _("A team must have between %(lo)s and %(hi)s members. Yours has %(n)s.",
+              lo=edition.min_team_size, hi=edition.max_team_size, n=len(members))
+        )
+    if edition.eligible_countries and group.country not in edition.eligible_countries:
+        problems.append(_("Groups from %(c)s cannot apply to this call.", c=group.country))
+    for member in members:
+        if needs_consent(member, edition):
+            problems.append(
+                _("%(name)s is under %(age)s: record a parent's or guardian's consent on the group page before submitting.",
+                  name=member.first_name, age=edition.consent_age)
+            )
+    return problems

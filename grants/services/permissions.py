@@ -1,0 +1,45 @@
+"""Small named permission predicates, composed by the services that need them."""
+
+from __future__ import annotations
+
+from grants.i18n import gettext as _
+from grants.models import Application, Edition, EditionRole, GroupMember, PanelMember, User
+from grants.services.errors import NotFound, PermissionDenied
+
+
+async def is_organiser(user: User | None, edition: Edition) -> bool:
+    if user is None:
+        return False
+    if user.is_admin:
+        return True
+    return await EditionRole.exists(user=user, edition=edition, role="organiser")
+
+
+async def require_organiser(user: User | None, edition: Edition) -> None:
+    if not await is_organiser(user, edition):
+        raise PermissionDenied(_("Only the organisers of this call can do this."))
+
+
+async def is_group_member(user: User | None, group_id: int) -> bool:
+    return user is not None and await GroupMember.exists(user=user, group_id=group_id)
+
+
+async def is_juror(user: User | None, edition: Edition) -> bool:
+    return user is not None and await PanelMember.exists(user=user, panel__edition=edition)
+
+
+async def application_for_applicant(user: User, application_id: int) -> Application:
+    """An application of one of the user's groups; 404 otherwise (existence not revealed)."""
+    application = await Application.get_or_none(id=application_id).prefetch_related(
+        "edition", "group", "category"
+    )
+    if application is None or not await is_group_member(user, application.group_id):  # type: ignore[attr-defined]
+        raise NotFound(_("This application does not exist or is not yours."))
+    return application
+
+
+async def edition_by_slug(slug: str) -> Edition:
+    edition = await Edition.get_or_none(slug=slug).prefetch_related("programme")
+    if edition is None:
+        raise NotFound(_("This call does not exist."))
+    return edition

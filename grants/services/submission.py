@@ -1,0 +1,329 @@
+"""Drafts, answers, uploads and the submission that is never lost.
+
+Invariants: a submitted application's content is frozen; `submit` is one transaction and
+idempotent per submit key; the deadline is judged by the server's clock at commit time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from grants.i18n import gettext as _
+from grants.mail import queue_email
+from grants.models import (
+    Answer,
+    Application,
+    ApplicationStatus,
+    Attachment,
+    Category,
+    Edition,
+    EditionStatus,
+    Group,
+    Question,
+    QuestionKind,
+    StatusChange,
+    User,
+)
+from grants.services import audit, groups
+from grants.services.errors import ServiceError
+from grants.settings import Settings
+from grants.storage import LocalStorage, Readable, TooLarge
+
+LANGUAGE_CHOICES = ("en", "fr", "ru", "de", "es", "it", "uk", "ka", "kk", "ky", "tg", "uz", "tr", "other")
+URL_RE = re.compile(r"^https?://[^\s/$.?#].[^\s]*$", re.IGNORECASE)
+EDITABLE = (ApplicationStatus.DRAFT,)
+
+
+def json_value(value: Any) -> Any:
+    """Tortoise's JSONField takes a str as already-encoded JSON, so strings are encoded here."""
+    return json.dumps(value) if isinstance(value, str) else value
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def accepting(edition: Edition, at: datetime) -> bool:
+    return edition.status == EditionStatus.OPEN and edition.opens_at <= at < edition.closes_at
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+async def allocate_reference(edition: Edition) -> str:
+    """Next human reference (EPP-2027-0042); call inside a transaction."""
+    await Edition.filter(id=edition.id).update(next_reference=edition.next_reference + 1)
+    fresh = await Edition.get(id=edition.id)
+    number = fresh.next_reference - 1
+    return f"{edition.reference_prefix}-{edition.year}-{number:04d}"
+
+
+async def create_draft(
+    user: User, *, edition: Edition, group: Group, title: str, language: str
+) -> Application:
+    await groups.group_for(user, group.id)
+    errors: dict[str, str] = {}
+    if not title.strip():
+        errors["title"] = _("Give your project a title.")
+    if language not in LANGUAGE_CHOICES:
+        errors["language"] = _("Choose the language you write in.")
+    if errors:
+        raise ServiceError(_("Please correct the marked fields."), errors=errors)
+    if not accepting(edition, now()):
+        raise ServiceError(_("This call is not accepting applications."))
+    async with in_transaction():
+        edition = await Edition.select_for_update().get(id=edition.id)
+        reference = await allocate_reference(edition)
+        application = await Application.create(
+            edition=edition, group=group, reference=reference, title=title.strip()[:200],
+            language=language, created_by=user,
+        )
+        await StatusChange.create(application=application, from_status="", to_status="draft", actor=user)
+        await audit.record("application.create", actor=user, object_type="application",
+                           object_id=application.id, after={"reference": reference})
+    return application
+
+
+def _ensure_editable(application: Application) -> None:
+    if application.status not in EDITABLE:
+        raise ServiceError(_("This application has been submitted and can no longer be changed."))
+
+
+def parse_answer(question: Question, raw: Any) -> tuple[Any, str | None]:
+    """(value to store, error message or None) for one typed answer."""
+    if question.kind == QuestionKind.MULTI_CHOICE:
+        values = [v for v in (raw or []) if v]
+        allowed = {o["value"] for o in question.options}
+        if any(v not in allowed for v in values):
+            return values, _("Choose from the options given.")
+        return values, None
+    text = (raw or "").strip() if isinstance(raw, str) else ""
+    if not text:
+        return None, None
+    if question.kind in (QuestionKind.SHORT_TEXT, QuestionKind.LONG_TEXT):
+        if question.word_limit and word_count(text) > question.word_limit:
+            return text, _("Use at most %(limit)s words (now %(n)s).", limit=question.word_limit, n=word_count(text))
+        if question.kind == QuestionKind.SHORT_TEXT and len(text) > 300:
+            return text, _("Keep this under 300 characters.")
+        return text, None
+    if question.kind == QuestionKind.NUMBER:
+        try:
+            number = float(text.replace(",", "."))
+        except ValueError:
+            return text, _("Enter a number, for example 12.")
+        return (int(number) if number.is_integer() else number), None
+    if question.kind == QuestionKind.DATE:
+        try:
+            return date.fromisoformat(text).isoformat(), None
+        except ValueError:
+            return text, _("Enter a date as YYYY-MM-DD, for example 2026-03-01.")
+    if question.kind == QuestionKind.LINK:
+        if not URL_RE.match(text):
+            return text, _("Enter a full web address starting with https://")
+        return text, None
+    if question.kind == QuestionKind.CHOICE:
+        if text not in {o["value"] for o in question.options}:
+            return text, _("Choose one of the options.")
+        return text, None
+    return None, None
+
+
+async def save_project(
+    user: User, application: Application, *, title: str, summary: str, language: str,
+    category_id: str, publish_consent: bool,
+) -> dict[str, str]:
+    """Save step 1 (the project); returns field errors. Valid fields are saved regardless."""
+    _ensure_editable(application)
+    errors: dict[str, str] = {}
+    if title.strip():
+        application.title = title.strip()[:200]
+    else:
+        errors["title"] = _("Give your project a title.")
+    application.summary = summary.strip()
+    if word_count(application.summary) > 200:
+        errors["summary"] = _("Use at most %(limit)s words (now %(n)s).", limit=200, n=word_count(application.summary))
+    if language in LANGUAGE_CHOICES:
+        application.language = language
+    else:
+        errors["language"] = _("Choose the language you write in.")
+    if category_id:
+        category = await Category.get_or_none(id=int(category_id) if category_id.isdigit() else 0,
+                                              edition_id=application.edition_id)  # type: ignore[attr-defined]
+        if category is None:
+            errors["category"] = _("Choose one of the categories.")
+        else:
+            application.category = category
+    application.publish_consent = publish_consent
+    await application.save()
+    return errors
+
+
+async def save_answers(user: User, application: Application, raw: dict[str, Any]) -> dict[str, str]:
+    """Save step 2 (custom questions); returns field errors keyed by question key."""
+    _ensure_editable(application)
+    questions = await Question.filter(edition_id=application.edition_id).exclude(kind=QuestionKind.FILE)  # type: ignore[attr-defined]
+    errors: dict[str, str] = {}
+    async with in_transaction():
+        for question in questions:
+            value, error = parse_answer(question, raw.get(question.key))
+            if error:
+                errors[question.key] = error
+            await Answer.update_or_create(
+                application=application, question=question, defaults={"value": json_value(value)}
+            )
+    return errors
+
+
+async def add_attachment(
+    user: User, application: Application, *, settings: Settings, question: Question | None,
+    filename: str, source: Readable,
+) -> Attachment:
+    _ensure_editable(application)
+    edition: Edition = await application.edition
+    storage = LocalStorage(settings.upload_dir)
+    used = sum(a.size for a in await Attachment.filter(application=application))
+    limit = edition.max_file_mb * 1024 * 1024
+    try:
+        stored = await storage.save(source, max_bytes=limit)
+    except TooLarge:
+        raise ServiceError(_("This file is larger than %(mb)s MB. Make it smaller (for example, export the PDF with reduced image quality) and try again.", mb=edition.max_file_mb)) from None
+    if stored.content_type not in edition.allowed_types:
+        storage.delete(stored.stored_name)
+        raise ServiceError(_("This file is not one of the allowed types (PDF, JPEG or PNG), whatever its name says."))
+    if used + stored.size > edition.max_total_mb * 1024 * 1024:
+        storage.delete(stored.stored_name)
+        raise ServiceError(_("All files together may not exceed %(mb)s MB. Remove a file first.", mb=edition.max_total_mb))
+    attachment = await Attachment.create(
+        application=application, question=question, original_name=filename[-255:] or "file",
+        stored_name=stored.stored_name, content_type=stored.content_type, size=stored.size,
+        sha256=stored.sha256, uploaded_by=user,
+    )
+    await audit.record("attachment.upload", actor=user, object_type="application",
+                       object_id=application.id, after={"attachment": attachment.id, "sha256": stored.sha256})
+    return attachment
+
+
+async def remove_attachment(user: User, application: Application, attachment_id: int, *, settings: Settings) -> None:
+    _ensure_editable(application)
+    attachment = await Attachment.get_or_none(id=attachment_id, application=application)
+    if attachment is None:
+        raise ServiceError(_("This file does not exist."))
+    await attachment.delete()
+    LocalStorage(settings.upload_dir).delete(attachment.stored_name)
+
+
+async def answers_by_key(application: Application) -> dict[str, Any]:
+    answers = await Answer.filter(application=application).prefetch_related("question")
+    return {a.question.key: a.value for a in answers}
+
+
+async def submission_problems(application: Application) -> dict[str, str]:
+    """Everything that stops a submission, keyed by field ('' for the application as a whole)."""
+    edition: Edition = await application.edition
+    problems: dict[str, str] = {}
+    if not application.title.strip():
+        problems["title"] = _("Give your project a title.")
+    if not application.summary.strip():
+        problems["summary"] = _("Write a short summary of your project.")
+    if application.category_id is None and await Category.exists(edition=edition):  # type: ignore[attr-defined]
+        problems["category"] = _("Choose one of the categories.")
+    answers = await answers_by_key(application)
+    attached = {a.question_id for a in await Attachment.filter(application=application)}  # type: ignore[attr-defined]
+    for question in await Question.filter(edition=edition).order_by("step", "position"):
+        if question.kind == QuestionKind.FILE:
+            if question.required and question.id not in attached:
+                problems[question.key] = _("Attach the required file.")
+            continue
+        value = answers.get(question.key)
+        if question.required and value in (None, "", []):
+            problems[question.key] = _("This question needs an answer.")
+        elif value not in (None, "", []):
+            _value, error = parse_answer(question, value if isinstance(value, (str, list)) else str(value))
+            if error:
+                problems[question.key] = error
+    blockers = await groups.submission_blockers(await application.group, edition)
+    if blockers:
+        problems["group"] = " ".join(blockers)
+    return problems
+
+
+async def content_hash(application: Application) -> str:
+    attachments = await Attachment.filter(application=application).order_by("id")
+    canonical = {
+        "reference": application.reference,
+        "title": application.title,
+        "summary": application.summary,
+        "language": application.language,
+        "category": application.category_id,  # type: ignore[attr-defined]
+        "answers": await answers_by_key(application),
+        "attachments": [a.sha256 for a in attachments],
+    }
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    reference: str
+    submitted_at: datetime
+    content_hash: str
+
+
+async def submit(
+    user: User, application: Application, *, submit_key: str, settings: Settings, ip: str = ""
+) -> Receipt:
+    """Submit in one transaction; a repeat with the same key returns the first receipt."""
+    async with in_transaction():
+        current = await Application.select_for_update().get(id=application.id)
+        if current.status == ApplicationStatus.SUBMITTED and current.submit_key == submit_key:
+            assert current.submitted_at is not None
+            return Receipt(current.reference, current.submitted_at, current.content_hash)
+        if current.status != ApplicationStatus.DRAFT:
+            raise ServiceError(_("This application has already been submitted."))
+        edition: Edition = await current.edition
+        problems = await submission_problems(current)
+        if problems:
+            raise ServiceError(_("Your application is not complete yet: fix the points marked below."), errors=problems)
+        at = now()
+        if not accepting(edition, at):
+            raise ServiceError(_("The deadline has passed: applications closed on %(when)s. Your draft is kept.",
+                                 when=edition.closes_at.strftime("%Y-%m-%d %H:%M UTC")))
+        current.status = ApplicationStatus.SUBMITTED
+        current.submitted_at = at
+        current.submit_key = submit_key
+        current.content_hash = await content_hash(current)
+        await current.save(update_fields=["status", "submitted_at", "submit_key", "content_hash", "updated_at"])
+        await StatusChange.create(application=current, from_status="draft", to_status="submitted", actor=user)
+        await audit.record("application.submit", actor=user, object_type="application", object_id=current.id,
+                           after={"hash": current.content_hash}, ip=ip)
+        await queue_email(
+            to=user.email,
+            subject=_("Receipt: application %(ref)s received", ref=current.reference),
+            body=_("Hello %(name)s,\n\nwe received your application %(ref)s \"%(title)s\" on %(when)s.\nContent fingerprint (SHA-256): %(hash)s\n\nYou can follow it at %(link)s\n",
+                   name=user.display_name, ref=current.reference, title=current.title,
+                   when=at.strftime("%Y-%m-%d %H:%M:%S UTC"), hash=current.content_hash,
+                   link=f"{settings.base_url}/applications/{current.id}/receipt"),
+        )
+    return Receipt(current.reference, at, current.content_hash)
+
+
+async def withdraw(user: User, application: Application, *, ip: str = "") -> None:
+    edition: Edition = await application.edition
+    if application.status not in (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED):
+        raise ServiceError(_("This application can no longer be withdrawn."))
+    if now() >= edition.closes_at:
+        raise ServiceError(_("Applications can be withdrawn only until the deadline."))
+    async with in_transaction():
+        before = application.status
+        application.status = ApplicationStatus.WITHDRAWN
+        await application.save(update_fields=["status", "updated_at"])
+        await StatusChange.create(application=application, from_status=before, to_status="withdrawn", actor=user)
+        await audit.record("application.withdraw", actor=user, object_type="application",
+                           object_id=application.id, before={"status": before}, ip=ip)

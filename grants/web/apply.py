@@ -1,0 +1,247 @@
+"""The applicant's pages: dashboard, groups, the application form, submission and receipt."""
+
+from __future__ import annotations
+
+import secrets
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from grants.i18n import gettext as _
+from grants.models import (
+    AgeBand,
+    Application,
+    ApplicationMessage,
+    ApplicationStatus,
+    Attachment,
+    Category,
+    Edition,
+    GroupMember,
+    Question,
+    QuestionKind,
+    StatusChange,
+)
+from grants.security import client_ip
+from grants.services import groups, submission
+from grants.services.errors import NotFound, ServiceError
+from grants.services.permissions import application_for_applicant, edition_by_slug
+from grants.storage import LocalStorage
+from grants.web.common import (
+    checked_form,
+    form_values,
+    int_param,
+    login_required,
+    redirect,
+    render,
+    require_user,
+)
+
+STEPS = (1, 2, 3)
+
+
+@login_required
+async def dashboard(request: Request) -> Response:
+    user = await require_user(request)
+    my_groups = await groups.groups_of(user)
+    applications = await Application.filter(group__members__user=user).distinct().prefetch_related("edition", "group").order_by("-created_at")
+    messages = await ApplicationMessage.filter(application__in=[a.id for a in applications]).prefetch_related("application").order_by("-created_at")
+    history = {a.id: await StatusChange.filter(application=a).order_by("at") for a in applications}
+    return render(request, "apply/dashboard.html", {
+        "groups": my_groups, "applications": applications, "messages": messages, "history": history,
+    })
+
+
+@login_required
+async def new_group(request: Request) -> Response:
+    user = await require_user(request)
+    context = {"kinds": groups.GROUP_KINDS, "age_bands": list(AgeBand)}
+    if request.method == "GET":
+        return render(request, "apply/group_new.html", context)
+    form = await checked_form(request)
+    values = form_values(form)
+    try:
+        group = await groups.create_group(
+            user, name=values.get("name", ""), kind=values.get("kind", ""), country=values.get("country", ""),
+            organisation=values.get("organisation", ""), lead_first_name=values.get("lead_first_name", ""),
+            lead_age_band=values.get("lead_age_band", ""),
+        )
+    except ServiceError as exc:
+        return render(request, "apply/group_new.html", {**context, "values": values, "errors": exc.errors, "message": exc.message}, status=400)
+    request.session["flash"] = _("Group created. Add the other members of your team.")
+    return redirect(request, "group", group_id=group.id)
+
+
+@login_required
+async def group_page(request: Request) -> Response:
+    user = await require_user(request)
+    group = await groups.group_for(user, int_param(request, "group_id"))
+    context = {"group": group, "members": await GroupMember.filter(group=group).order_by("id"), "age_bands": list(AgeBand)}
+    if request.method == "GET":
+        return render(request, "apply/group.html", context)
+    form = await checked_form(request)
+    values = form_values(form)
+    try:
+        if values.get("action") == "consent":
+            member = await GroupMember.get_or_none(id=int(values.get("member_id", "0") or 0), group=group)
+            if member is None:
+                raise ServiceError(_("This member does not exist."))
+            await groups.record_consent(user, member, guardian_name=values.get("guardian_name", ""))
+            request.session["flash"] = _("Consent recorded for %(name)s.", name=member.first_name)
+        else:
+            await groups.add_member(user, group, first_name=values.get("first_name", ""),
+                                    age_band=values.get("age_band", ""), invite_email=values.get("invite_email", ""))
+            request.session["flash"] = _("Member added.")
+    except ServiceError as exc:
+        context["members"] = await GroupMember.filter(group=group).order_by("id")
+        return render(request, "apply/group.html", {**context, "values": values, "errors": exc.errors, "message": exc.message}, status=400)
+    return redirect(request, "group", group_id=group.id)
+
+
+@login_required
+async def start_application(request: Request) -> Response:
+    user = await require_user(request)
+    edition = await edition_by_slug(request.path_params["slug"])
+    my_groups = await groups.groups_of(user)
+    context = {"edition": edition, "groups": my_groups, "languages": submission.LANGUAGE_CHOICES}
+    if request.method == "GET":
+        return render(request, "apply/start.html", context)
+    form = await checked_form(request)
+    values = form_values(form)
+    group = next((g for g in my_groups if str(g.id) == values.get("group_id")), None)
+    if group is None:
+        return render(request, "apply/start.html", {**context, "values": values, "errors": {"group_id": _("Choose your group (or create one first).")}, "message": _("Please correct the marked fields.")}, status=400)
+    try:
+        application = await submission.create_draft(user, edition=edition, group=group, title=values.get("title", ""), language=values.get("language", ""))
+    except ServiceError as exc:
+        return render(request, "apply/start.html", {**context, "values": values, "errors": exc.errors, "message": exc.message}, status=400)
+    return redirect(request, "edit_application", application_id=application.id, step=1)
+
+
+async def _form_context(application: Application) -> dict:
+    edition: Edition = application.edition
+    questions = await Question.filter(edition=edition).order_by("step", "position")
+    return {
+        "application": application, "edition": edition,
+        "categories": await Category.filter(edition=edition).order_by("id"),
+        "questions": [q for q in questions if q.kind != QuestionKind.FILE],
+        "file_questions": [q for q in questions if q.kind == QuestionKind.FILE],
+        "attachments": await Attachment.filter(application=application).order_by("id"),
+        "answers": await submission.answers_by_key(application),
+        "languages": submission.LANGUAGE_CHOICES, "steps": STEPS,
+    }
+
+
+@login_required
+async def edit_application(request: Request) -> Response:
+    user = await require_user(request)
+    application = await application_for_applicant(user, int_param(request, "application_id"))
+    step = int_param(request, "step")
+    if step not in STEPS:
+        from starlette.exceptions import HTTPException
+
+        raise HTTPException(404)
+    if application.status != ApplicationStatus.DRAFT:
+        return redirect(request, "receipt", application_id=application.id)
+    context = {**await _form_context(application), "step": step}
+    if request.method == "GET":
+        if step == 3:
+            context["problems"] = await submission.submission_problems(application)
+            context["submit_key"] = secrets.token_urlsafe(16)
+        return render(request, "apply/form.html", context)
+    form = await checked_form(request)
+    values = form_values(form)
+    settings = request.app.state.settings
+    errors: dict[str, str] = {}
+    if step == 1:
+        errors = await submission.save_project(
+            user, application, title=values.get("title", ""), summary=values.get("summary", ""),
+            language=values.get("language", ""), category_id=values.get("category", ""),
+            publish_consent=values.get("publish_consent") == "yes",
+        )
+    elif step == 2:
+        raw = {q.key: (form.getlist(q.key) if q.kind == QuestionKind.MULTI_CHOICE else values.get(q.key, "")) for q in context["questions"]}
+        errors = await submission.save_answers(user, application, raw)
+        for question in context["file_questions"]:
+            upload = form.get(question.key)
+            if isinstance(upload, UploadFile) and upload.filename:
+                try:
+                    await submission.add_attachment(user, application, settings=settings, question=question,
+                                                    filename=upload.filename, source=upload)
+                except ServiceError as exc:
+                    errors[question.key] = exc.message
+        remove = values.get("remove_attachment", "")
+        if remove.isdigit():
+            await submission.remove_attachment(user, application, int(remove), settings=settings)
+    if errors:
+        context = {**await _form_context(application), "step": step}
+        return render(request, "apply/form.html", {**context, "values": values, "errors": errors,
+                                                    "message": _("Saved, but some answers need your attention.")}, status=400)
+    request.session["flash"] = _("Saved.")
+    next_step = step + 1 if values.get("go") == "next" else step
+    return redirect(request, "edit_application", application_id=application.id, step=min(next_step, 3))
+
+
+@login_required
+async def submit_application(request: Request) -> Response:
+    user = await require_user(request)
+    application = await application_for_applicant(user, int_param(request, "application_id"))
+    form = await checked_form(request)
+    submit_key = str(form.get("submit_key", ""))[:64] or secrets.token_urlsafe(16)
+    try:
+        await submission.submit(user, application, submit_key=submit_key, settings=request.app.state.settings, ip=client_ip(request))
+    except ServiceError as exc:
+        context = {**await _form_context(application), "step": 3,
+                   "problems": exc.errors or await submission.submission_problems(application),
+                   "submit_key": secrets.token_urlsafe(16)}
+        return render(request, "apply/form.html", {**context, "message": exc.message}, status=400)
+    return redirect(request, "receipt", application_id=application.id)
+
+
+@login_required
+async def receipt(request: Request) -> Response:
+    user = await require_user(request)
+    application = await application_for_applicant(user, int_param(request, "application_id"))
+    return render(request, "apply/receipt.html", {
+        "application": application,
+        "history": await StatusChange.filter(application=application).order_by("at"),
+        "attachments": await Attachment.filter(application=application).order_by("id"),
+        "answers": await submission.answers_by_key(application),
+        "questions": await Question.filter(edition=application.edition).order_by("step", "position"),
+    })
+
+
+@login_required
+async def withdraw(request: Request) -> Response:
+    user = await require_user(request)
+    application = await application_for_applicant(user, int_param(request, "application_id"))
+    await checked_form(request)
+    await submission.withdraw(user, application, ip=client_ip(request))
+    request.session["flash"] = _("Application %(ref)s withdrawn.", ref=application.reference)
+    return redirect(request, "dashboard")
+
+
+@login_required
+async def download_attachment(request: Request) -> Response:
+    user = await require_user(request)
+    application = await application_for_applicant(user, int_param(request, "application_id"))
+    attachment = await Attachment.get_or_none(id=int_param(request, "attachment_id"), application=application)
+    if attachment is None:
+        raise NotFound(_("This file does not exist."))
+    path = LocalStorage(request.app.state.settings.upload_dir).open_path(attachment.stored_name)
+    return FileResponse(path, media_type=attachment.content_type, filename=attachment.original_name,
+                        content_disposition_type="attachment")
+
+
+routes = [
+    Route("/me", dashboard, name="dashboard"),
+    Route("/groups/new", new_group, methods=["GET", "POST"], name="new_group"),
+    Route("/groups/{group_id}", group_page, methods=["GET", "POST"], name="group"),
+    Route("/calls/{slug}/apply", start_application, methods=["GET", "POST"], name="start_application"),
+    Route("/applications/{application_id}/step/{step}", edit_application, methods=["GET", "POST"], name="edit_application"),
+    Route("/applications/{application_id}/submit", submit_application, methods=["POST"], name="submit_application"),
+    Route("/applications/{application_id}/receipt", receipt, name="receipt"),
+    Route("/applications/{application_id}/withdraw", withdraw, methods=["POST"], name="withdraw"),
+    Route("/applications/{application_id}/files/{attachment_id}", download_attachment, name="attachment"),
+]
