@@ -1,15 +1,111 @@
-"""The `grants` command: one sub-command per operational task."""
+"""The `grants` command: one sub-command per operational task (a scheduler can call each)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import getpass
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+
+from grants.settings import Settings, load_settings
+
+
+def _run(coroutine_factory: Callable[[Settings], Awaitable[int]]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        return asyncio.run(coroutine_factory(load_settings()))
+
+    return run
+
+
+async def _migrate(settings: Settings) -> int:
+    from grants import db
+
+    await db.migrate(settings)
+    print("Database is up to date.")
+    return 0
+
+
+async def _demo(settings: Settings) -> int:
+    from grants import db, demo
+
+    await db.migrate(settings)
+    await db.open_database(settings)
+    try:
+        summary = await demo.load_demo(settings)
+    finally:
+        await db.close_database()
+    if summary is None:
+        print("Demo data already present; nothing changed.")
+    else:
+        print(demo.format_logins(summary))
+    return 0
+
+
+async def _outbox_send(settings: Settings) -> int:
+    from grants import db, mail
+
+    await db.open_database(settings)
+    try:
+        sent = await mail.send_pending(settings)
+    finally:
+        await db.close_database()
+    print(f"Sent {sent} message(s).")
+    return 0
+
+
+def _createadmin(args: argparse.Namespace) -> int:
+    password = args.password or getpass.getpass("Password (10+ characters): ")
+    if len(password) < 10:
+        print("error: the password needs at least 10 characters", file=sys.stderr)
+        return 1
+
+    async def create(settings: Settings) -> int:
+        from grants import db
+        from grants.services.accounts import create_user
+
+        await db.migrate(settings)
+        await db.open_database(settings)
+        try:
+            from grants.models import User
+
+            if await User.exists(email=args.email.lower()):
+                print(f"error: an account for {args.email} exists already", file=sys.stderr)
+                return 1
+            await create_user(email=args.email, display_name=args.name, password=password, is_admin=True)
+        finally:
+            await db.close_database()
+        print(f"Administrator {args.email} created.")
+        return 0
+
+    return asyncio.run(create(load_settings()))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run("grants.app:create_app", factory=True, host=args.host, port=args.port, log_level="info")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grants", description="Prevention Prize platform")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(func=_run(_migrate))
+    commands.add_parser("demo", help="migrate and load the demo edition (once)").set_defaults(func=_run(_demo))
+    serve = commands.add_parser("serve", help="serve the app with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=_serve)
+    admin = commands.add_parser("createadmin", help="create a site administrator")
+    admin.add_argument("email")
+    admin.add_argument("--name", default="Administrator")
+    admin.add_argument("--password", help="read from a prompt when omitted")
+    admin.set_defaults(func=_createadmin)
+    outbox = commands.add_parser("outbox", help="mail outbox")
+    outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
+    outbox_commands.add_parser("send", help="send due mail once").set_defaults(func=_run(_outbox_send))
 
     from scoring import cli as scoring_cli
 

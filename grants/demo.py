@@ -9,7 +9,6 @@ Every demo account uses the password DEMO_PASSWORD; never load the demo on a pro
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -81,17 +80,7 @@ def format_logins(summary: DemoSummary) -> str:
 
 
 async def _create_answer(application: Application, question: Question, value: Any) -> None:
-    """An Answer whose value reads back as `value`, whatever its JSON type.
-
-    Tortoise's JSONField takes a Python str as already-encoded JSON text, both in the
-    constructor and when saving, so a text answer ("peer", "2025-09-15", a paragraph) cannot
-    go through Model.create: it is written with a queryset update of its JSON encoding.
-    """
-    if not isinstance(value, str):
-        await Answer.create(application=application, question=question, value=value)
-        return
-    answer = await Answer.create(application=application, question=question, value=None)
-    await Answer.filter(id=answer.id).update(value=json.dumps(value, ensure_ascii=False))
+    await Answer.create(application=application, question=question, payload={"value": value})
 
 
 def _email(local: str) -> str:

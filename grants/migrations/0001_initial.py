@@ -218,9 +218,9 @@ class Migration(migrations.Migration):
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('application', fields.ForeignKeyField('grants.Application', source_field='application_id', db_constraint=True, to_field='id', related_name='answers', on_delete=OnDelete.CASCADE)),
                 ('question', fields.ForeignKeyField('grants.Question', source_field='question_id', db_constraint=True, to_field='id', related_name='answers', on_delete=OnDelete.CASCADE)),
-                ('value', fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('payload', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
             ],
-            options={'table': 'answer', 'app': 'grants', 'unique_together': (('application', 'question'),), 'pk_attr': 'id'},
+            options={'table': 'answer', 'app': 'grants', 'unique_together': (('application', 'question'),), 'pk_attr': 'id', 'table_description': 'One answer to a custom question.'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -46,13 +46,23 @@ class Application(Model):
 
 
 class Answer(Model):
+    """One answer to a custom question.
+
+    Stored as {"value": ...} because Tortoise's JSONField treats a bare Python str as
+    already-encoded JSON, so plain text answers would not round-trip.
+    """
+
     id = fields.IntField(primary_key=True)
     application = fields.ForeignKeyField("grants.Application", related_name="answers")
     question = fields.ForeignKeyField("grants.Question", related_name="answers")
-    value = fields.JSONField(null=True)
+    payload = fields.JSONField(default=dict)
 
     class Meta:
         unique_together = (("application", "question"),)
+
+    @property
+    def value(self) -> object:
+        return self.payload.get("value")
 
 
 class Attachment(Model):

@@ -41,11 +41,6 @@ URL_RE = re.compile(r"^https?://[^\s/$.?#].[^\s]*$", re.IGNORECASE)
 EDITABLE = (ApplicationStatus.DRAFT,)
 
 
-def json_value(value: Any) -> Any:
-    """Tortoise's JSONField takes a str as already-encoded JSON, so strings are encoded here."""
-    return json.dumps(value) if isinstance(value, str) else value
-
-
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -177,7 +172,7 @@ async def save_answers(user: User, application: Application, raw: dict[str, Any]
             if error:
                 errors[question.key] = error
             await Answer.update_or_create(
-                application=application, question=question, defaults={"value": json_value(value)}
+                application=application, question=question, defaults={"payload": {"value": value}}
             )
     return errors
 

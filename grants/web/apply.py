@@ -46,7 +46,7 @@ async def dashboard(request: Request) -> Response:
     user = await require_user(request)
     my_groups = await groups.groups_of(user)
     applications = await Application.filter(group__members__user=user).distinct().prefetch_related("edition", "group").order_by("-created_at")
-    messages = await ApplicationMessage.filter(application__in=[a.id for a in applications]).prefetch_related("application").order_by("-created_at")
+    messages = await ApplicationMessage.filter(application_id__in=[a.id for a in applications]).prefetch_related("application").order_by("-created_at")
     history = {a.id: await StatusChange.filter(application=a).order_by("at") for a in applications}
     return render(request, "apply/dashboard.html", {
         "groups": my_groups, "applications": applications, "messages": messages, "history": history,

@@ -85,10 +85,8 @@ def render(
         flash=request.session.pop("flash", None) if has_session else None,
         url=lambda name, **params: str(request.app.url_path_for(name, **params)),
         lang=i18n.current_locale.get(),
-        languages=i18n.LANGUAGES,
-        errors={},
-        values={},
-        **(context or {}),
+        ui_languages=i18n.LANGUAGES,
+        **{"errors": {}, "values": {}, "message": None, **(context or {})},
     )
     return HTMLResponse(page, status_code=status)
 

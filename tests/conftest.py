@@ -1,0 +1,166 @@
+"""Shared fixtures: a real database (SQLite and PostgreSQL), the app, a real SMTP server.
+
+The fixed cast of the HTTP tests: Alice applies, the demo organiser (Claire) runs the call,
+the demo jurors score, and Mallory has no business anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+
+import asyncpg
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+
+import grants.db
+from grants.app import create_app
+from grants.settings import Settings, load_settings
+
+POSTGRES_URL = os.environ.get("GRANTS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgres"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Mailbox:
+    """What the real SMTP server received."""
+
+    messages: list[Message] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture
+def smtp() -> Mailbox:
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    mailbox.port = controller.port  # type: ignore[attr-defined]
+    yield mailbox
+    controller.stop()
+
+
+async def _postgres_available() -> str | None:
+    try:
+        connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://"), timeout=5)
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    await connection.close()
+    return None
+
+
+@pytest.fixture(params=BACKENDS)
+async def settings(request, tmp_path, smtp) -> AsyncIterator[Settings]:
+    """A migrated, empty database of each backend; Tortoise opened for the test."""
+    environ = {
+        "GRANTS_DATA_DIR": str(tmp_path),
+        "GRANTS_SECRET_KEY": "test-secret",
+        "GRANTS_SMTP_PORT": str(smtp.port),
+    }
+    schema = None
+    if request.param == "postgres":
+        problem = await _postgres_available()
+        if problem:
+            pytest.skip(f"!!! PostgreSQL at {POSTGRES_URL} is NOT reachable ({problem}); "
+                        "the PostgreSQL half of the suite did not run !!!")
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://"))
+        await connection.execute(f'CREATE SCHEMA "{schema}"')
+        await connection.close()
+        environ["GRANTS_DATABASE_URL"] = f"{POSTGRES_URL}?schema={schema}"
+    settings = load_settings(environ)
+    await grants.db.migrate(settings)
+    await grants.db.open_database(settings)
+    try:
+        yield settings
+    finally:
+        await grants.db.close_database()
+        if schema:
+            connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://"))
+            await connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            await connection.close()
+
+
+@pytest.fixture
+async def demo(settings):
+    from grants.demo import load_demo
+
+    return await load_demo(settings)
+
+
+class Browser(httpx.AsyncClient):
+    """An HTTP client that behaves like a person's browser: cookies, CSRF tokens from pages."""
+
+    csrf: str = ""
+
+    async def page(self, url: str, **kwargs) -> httpx.Response:
+        response = await self.get(url, **kwargs)
+        match = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
+        if match:
+            self.csrf = match.group(1)
+        return response
+
+    async def submit(self, url: str, data: dict | None = None, *, files=None, token: bool = True) -> httpx.Response:
+        if not self.csrf:
+            await self.page("/login")
+        payload = dict(data or {})
+        if token:
+            payload["csrf_token"] = self.csrf
+        return await self.post(url, data=payload, files=files)
+
+    async def log_in(self, email: str, password: str) -> httpx.Response:
+        await self.page("/login")
+        response = await self.submit("/login", {"email": email, "password": password})
+        assert response.status_code == 303, response.text[:2000]
+        await self.page("/me")  # the session was renewed: take the new CSRF token
+        return response
+
+    async def log_out(self) -> None:
+        await self.submit("/logout")
+        self.csrf = ""
+
+
+@pytest.fixture
+async def app(settings):
+    return create_app(settings, manage_database=False)
+
+
+@pytest.fixture
+async def browser(app) -> AsyncIterator[Browser]:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 1234))
+    async with Browser(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+async def make_browser(app):
+    """More browsers (people) on the same app."""
+    opened: list[Browser] = []
+
+    async def make(ip: str = "203.0.113.8") -> Browser:
+        client = Browser(transport=httpx.ASGITransport(app=app, client=(ip, 1234)), base_url="http://testserver")
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        await client.aclose()
