@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from grants.settings import Settings, load_settings
@@ -43,6 +44,9 @@ def is_postgres(settings: Settings) -> bool:
 
 async def open_database(settings: Settings) -> None:
     """Initialise Tortoise for this process (global fallback: request tasks share it)."""
+    # Tortoise caches SQL per (connection name, table), not per dialect: opening another
+    # backend in the same process (the test suite does) must not reuse SQLite's "?" SQL.
+    EXECUTOR_CACHE.clear()
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
 
 
