@@ -29,7 +29,8 @@ RESET_TTL = timedelta(hours=2)
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """Lower-cased and bounded: a longer address is never an account (and never a query error)."""
+    return email.strip().lower()[:254]
 
 
 def check_password(password: str, errors: dict[str, str], field: str = "password") -> None:
@@ -40,9 +41,10 @@ def check_password(password: str, errors: dict[str, str], field: str = "password
 async def sign_up(
     *, settings: Settings, email: str, display_name: str, password: str, locale: str, ip: str = ""
 ) -> User:
+    too_long = len(email.strip()) > 254
     email = normalise_email(email)
     errors: dict[str, str] = {}
-    if not EMAIL_RE.match(email):
+    if too_long or not EMAIL_RE.match(email):
         errors["email"] = _("Enter an email address like name@example.org.")
     if not display_name.strip():
         errors["display_name"] = _("Enter the name you want to be called (a first name is enough).")

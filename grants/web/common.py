@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+import re
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
@@ -18,6 +19,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from grants import i18n
 from grants.i18n import gettext as _
+from grants.i18n.labels import label
 from grants.models import User
 from grants.security import CSRF_FIELD, csrf_token, csrf_valid
 
@@ -41,6 +43,7 @@ def build_templates() -> jinja2.Environment:
     )
     env.filters["local"] = localise
     env.filters["tr"] = translated
+    env.globals["label"] = label
     return env
 
 
@@ -101,7 +104,16 @@ async def checked_form(request: Request) -> FormData:
     submitted = form.get(CSRF_FIELD) or request.headers.get("x-csrf-token")
     if not csrf_valid(request, submitted if isinstance(submitted, str) else None):
         raise HTTPException(403, _("This form has expired. Go back, reload the page and try again."))
-    return form
+    return FormData([(key, clean_text(value) if isinstance(value, str) else value)
+                     for key, value in form.multi_items()])
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(value: str) -> str:
+    """Typed text without control characters (NUL is refused by PostgreSQL, and nobody types them)."""
+    return CONTROL_CHARACTERS.sub("", value)
 
 
 def login_required(handler: Handler) -> Handler:

@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from grants.i18n import gettext as _
+from grants.i18n.labels import label
 from grants.models import Application, Assignment, Award, Panel, StatusChange
 from grants.security import client_ip
 from grants.services import awards, review, screening
@@ -49,7 +50,7 @@ async def screen(request: Request) -> Response:
     form = await checked_form(request)
     values = form_values(form)
     await screening.screen(user, application, decision=values.get("decision", ""), note=values.get("note", ""), ip=client_ip(request))
-    request.session["flash"] = _("%(ref)s marked %(status)s.", ref=application.reference, status=_(application.status.value))
+    request.session["flash"] = _("%(ref)s marked %(status)s.", ref=application.reference, status=label("status", application.status))
     return redirect(request, "manage", slug=application.edition.slug)
 
 
