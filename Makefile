@@ -38,7 +38,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check grants scoring tests
 
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -o grants/i18n/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel extract -F babel.cfg -o grants/i18n/messages.pot -k N_ --no-location --sort-output .
 	for lang in fr ru; do $(BIN)/pybabel update -i grants/i18n/messages.pot -d grants/i18n -l $$lang --no-fuzzy-matching; done
 
 clean:

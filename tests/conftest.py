@@ -6,7 +6,6 @@ the demo jurors score, and Mallory has no business anywhere.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import socket
@@ -62,7 +61,7 @@ def smtp() -> Mailbox:
 async def _postgres_available() -> str | None:
     try:
         connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://"), timeout=5)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         return f"{type(exc).__name__}: {exc}"
     await connection.close()
     return None
