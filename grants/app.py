@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from grants import db, i18n, mail
 from grants.i18n import gettext as _
+from grants.i18n.labels import N_
 from grants.services.errors import ServiceError
 from grants.settings import Settings, load_settings
 from grants.web import apply, auth, jury, manage, public
@@ -108,11 +109,11 @@ class Locale:
 
 
 ERROR_TITLES = {
-    400: "The request could not be understood.",
-    403: "You do not have access to this page.",
-    404: "This page does not exist.",
-    405: "This action is not allowed here.",
-    413: "The upload is too large.",
+    400: N_("The request could not be understood."),
+    403: N_("You do not have access to this page."),
+    404: N_("This page does not exist."),
+    405: N_("This action is not allowed here."),
+    413: N_("The upload is too large."),
 }
 
 
@@ -120,7 +121,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     await current_user(request)
     detail = exc.detail if exc.detail and exc.detail != _http_phrase(exc.status_code) else None
-    title = _(ERROR_TITLES.get(exc.status_code, "Something went wrong."))
+    title = _(ERROR_TITLES.get(exc.status_code, N_("Something went wrong.")))
     return render(
         request, "error.html", {"status": exc.status_code, "title": title, "detail": detail},
         status=exc.status_code,
@@ -130,7 +131,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
     await current_user(request)
-    title = _(ERROR_TITLES.get(exc.status_code, "Something went wrong."))
+    title = _(ERROR_TITLES.get(exc.status_code, N_("Something went wrong.")))
     return render(
         request, "error.html", {"status": exc.status_code, "title": title, "detail": exc.message},
         status=exc.status_code,
