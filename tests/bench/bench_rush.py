@@ -1,0 +1,254 @@
+"""Deadline rush: 500 applicants save a draft and submit with a 1 MiB file, all at once.
+
+Run: `.venv/bin/python tests/bench/bench_rush.py [--backend sqlite|postgres|both] [--applicants N]`.
+A real uvicorn server on loopback, a real database. Log-ins happen first, spread out (argon2id
+costs CPU by design), and are reported separately; the latency target applies to the rush:
+create draft, save step 1, save step 2 with the upload, open the check page, submit.
+Afterwards the database is checked: every accepted submission is complete (status, content
+hash recomputed, attachment on disk with the recorded size and SHA-256).
+Targets: 0 lost or half-written submissions, 0 responses 5xx, p99 < 2 s on SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from grants import db  # noqa: E402
+from grants.demo import load_demo  # noqa: E402
+from grants.models import AgeBand, Application, Attachment, Group, GroupMember, User  # noqa: E402
+from grants.security import hash_password  # noqa: E402
+from grants.services.submission import content_hash  # noqa: E402
+from grants.settings import load_settings  # noqa: E402
+from grants.storage import LocalStorage  # noqa: E402
+
+POSTGRES_URL = os.environ.get("GRANTS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+PASSWORD = "rush-password-2027"
+FILE_BYTES = 1024 * 1024
+P99_TARGET_S = 2.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+async def prepare(environ: dict[str, str], applicants: int) -> None:
+    settings = load_settings(environ)
+    await db.migrate(settings)
+    await db.open_database(settings)
+    try:
+        await load_demo(settings)
+        password_hash = await hash_password(PASSWORD)  # one hash for all: this is set-up, not the test
+        for number in range(applicants):
+            user = await User.create(email=f"rush{number}@example.org", display_name=f"R{number}",
+                                     password_hash=password_hash)
+            group = await Group.create(name=f"Rush group {number}", kind="informal_group", country="PT",
+                                       created_by=user)
+            await GroupMember.create(group=group, user=user, first_name="Lead", role="lead", age_band=AgeBand.AGE_18_21)
+            await GroupMember.create(group=group, first_name="Mate", age_band=AgeBand.AGE_22_25)
+    finally:
+        await db.close_database()
+
+
+async def verify(environ: dict[str, str], accepted: set[str]) -> dict[str, int]:
+    settings = load_settings(environ)
+    await db.open_database(settings)
+    try:
+        storage = LocalStorage(settings.upload_dir)
+        problems = 0
+        submitted = await Application.filter(title__startswith="Rush ", status="submitted")
+        for application in submitted:
+            attachments = await Attachment.filter(application=application)
+            data_ok = len(attachments) == 1 and attachments[0].size == FILE_BYTES
+            if data_ok:
+                path = storage.open_path(attachments[0].stored_name)
+                data_ok = path.stat().st_size == FILE_BYTES and hashlib.sha256(path.read_bytes()).hexdigest() == attachments[0].sha256
+            if not data_ok or application.content_hash != await content_hash(application) or application.submitted_at is None:
+                problems += 1
+        references = {a.reference for a in submitted}
+        lost = len(accepted - references)
+        leftovers = len(list(settings.upload_dir.glob(".*.part")))
+        return {"submitted_in_db": len(submitted), "accepted_by_http": len(accepted), "lost": lost,
+                "half_written": problems, "part_files_left": leftovers}
+    finally:
+        await db.close_database()
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.status: dict[int, int] = {}
+
+    def record(self, started: float, response: httpx.Response) -> httpx.Response:
+        self.latencies.append(time.perf_counter() - started)
+        self.status[response.status_code] = self.status.get(response.status_code, 0) + 1
+        return response
+
+
+async def log_in(client: httpx.AsyncClient, number: int, stats: Stats) -> None:
+    page = await client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    started = time.perf_counter()
+    stats.record(started, await client.post("/login", data={"csrf_token": token, "email": f"rush{number}@example.org", "password": PASSWORD}))
+
+
+def token_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+async def rush(client: httpx.AsyncClient, number: int, stats: Stats, payload: bytes) -> str | None:
+    """One applicant's last minutes; returns the reference when the submission was accepted."""
+    async def post(url: str, data: dict, files=None) -> httpx.Response:
+        started = time.perf_counter()
+        return stats.record(started, await client.post(url, data=data, files=files))
+
+    page = await client.get("/calls/epp-2027/apply")
+    token = token_of(page.text)
+    group_id = re.search(r'<option value="(\d+)"', page.text).group(1)
+    response = await post("/calls/epp-2027/apply", {"csrf_token": token, "group_id": group_id, "title": f"Rush {number}", "language": "en"})
+    if response.status_code != 303:
+        return None
+    step1 = response.headers["location"]
+    application_id = step1.split("/")[2]
+    form = await client.get(step1)
+    category = re.search(r'<select id="category".*?<option value="(\d+)"', form.text, re.S).group(1)
+    response = await post(step1, {"csrf_token": token, "title": f"Rush {number}", "summary": "We run peer talks.",
+                                  "language": "en", "category": category, "go": "next"})
+    if response.status_code != 303:
+        return None
+    step2 = f"/applications/{application_id}/step/2"
+    answers = {"csrf_token": token, "needs": "A survey.", "youth_role": "We lead.", "participants": "20",
+               "approach": "peer", "go": "next"}
+    response = await post(step2, answers, files={"workplan": (f"plan{number}.pdf", payload, "application/pdf")})
+    if response.status_code != 303:
+        return None
+    started = time.perf_counter()
+    check = stats.record(started, await client.get(f"/applications/{application_id}/step/3"))
+    match = re.search(r'name="submit_key" value="([^"]+)"', check.text)
+    if not match:
+        return None
+    response = await post(f"/applications/{application_id}/submit", {"csrf_token": token, "submit_key": match.group(1)})
+    if response.status_code != 303:
+        return None
+    receipt = await client.get(response.headers["location"])
+    found = re.search(r"EPP-2027-\d{4}", receipt.text)
+    return found.group(0) if found else None
+
+
+async def run(backend: str, applicants: int) -> dict:
+    data_dir = Path(tempfile.mkdtemp(prefix=f"rush-{backend}-"))
+    environ = {"GRANTS_DATA_DIR": str(data_dir), "GRANTS_SECRET_KEY": "bench", "GRANTS_SMTP_PORT": "1"}
+    schema = None
+    if backend == "postgres":
+        schema = f"rush_{uuid.uuid4().hex[:10]}"
+        connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://"))
+        await connection.execute(f'CREATE SCHEMA "{schema}"')
+        await connection.close()
+        environ["GRANTS_DATABASE_URL"] = f"{POSTGRES_URL}?schema={schema}"
+    await prepare(environ, applicants)
+    port = free_port()
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/uvicorn"), "--factory", "grants.app:create_app", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning", "--limit-concurrency", "2000", "--backlog", "2048"],
+        env={**os.environ, **environ}, cwd=ROOT,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                httpx.get(base + "/", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
+        clients = [httpx.AsyncClient(base_url=base, timeout=120, limits=limits) for _ in range(applicants)]
+        login_stats, rush_stats = Stats(), Stats()
+        gate = asyncio.Semaphore(8)
+
+        async def spread_login(number: int) -> None:
+            async with gate:
+                await log_in(clients[number], number, login_stats)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(spread_login(n) for n in range(applicants)))
+        login_seconds = time.perf_counter() - started
+
+        payload = b"%PDF-1.4\n" + os.urandom(FILE_BYTES - 9)
+        started = time.perf_counter()
+        results = await asyncio.gather(*(rush(clients[n], n, rush_stats, payload) for n in range(applicants)), return_exceptions=True)
+        rush_seconds = time.perf_counter() - started
+        for client in clients:
+            await client.aclose()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    accepted = {r for r in results if isinstance(r, str)}
+    errors = [r for r in results if isinstance(r, BaseException)]
+    check = await verify(environ, accepted)
+    if schema:
+        connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://"))
+        await connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await connection.close()
+    latencies = rush_stats.latencies
+    return {
+        "backend": backend, "applicants": applicants,
+        "login_seconds": login_seconds, "login_per_s": applicants / login_seconds,
+        "login_p50": percentile(login_stats.latencies, 0.5), "login_p99": percentile(login_stats.latencies, 0.99),
+        "rush_seconds": rush_seconds, "requests": len(latencies), "requests_per_s": len(latencies) / rush_seconds,
+        "p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99), "max": max(latencies),
+        "mean": statistics.fmean(latencies), "status": rush_stats.status, "client_errors": len(errors),
+        "5xx": sum(n for code, n in rush_stats.status.items() if code >= 500), **check,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--applicants", type=int, default=500)
+    args = parser.parse_args()
+    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    failed = False
+    for backend in backends:
+        result = asyncio.run(run(backend, args.applicants))
+        print(f"\n== deadline rush on {backend}: {result['applicants']} applicants, 1 MiB upload each ==")
+        print(f"log-ins (spread, 8 at a time): {result['login_seconds']:.1f} s, {result['login_per_s']:.1f}/s, "
+              f"p50 {result['login_p50'] * 1000:.0f} ms, p99 {result['login_p99'] * 1000:.0f} ms")
+        print(f"rush: {result['requests']} requests in {result['rush_seconds']:.1f} s = {result['requests_per_s']:.1f} req/s; "
+              f"latency p50 {result['p50'] * 1000:.0f} ms, p99 {result['p99'] * 1000:.0f} ms, max {result['max'] * 1000:.0f} ms")
+        print(f"status codes: {result['status']}; client errors: {result['client_errors']}")
+        print(f"database check: {result['submitted_in_db']} submitted, {result['accepted_by_http']} receipts, "
+              f"lost {result['lost']}, half-written {result['half_written']}, .part files left {result['part_files_left']}")
+        ratio = result["p99"] / P99_TARGET_S
+        print(f"p99 target {P99_TARGET_S:.1f} s: ratio {ratio:.2f}" + (" (target applies to SQLite)" if backend != "sqlite" else ""))
+        integrity_ok = result["accepted_by_http"] == result["applicants"] and result["lost"] == 0 and result["half_written"] == 0 and result["5xx"] == 0 and result["client_errors"] == 0
+        if not integrity_ok or (backend == "sqlite" and ratio > 1):
+            failed = True
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
