@@ -5,12 +5,13 @@ One interface (`save`, `open_path`, `delete`) so an S3-compatible store can repl
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 import filetype
 
@@ -33,6 +34,11 @@ class TooLarge(Exception):
     pass
 
 
+def _flush_and_sync(out: BinaryIO) -> None:
+    out.flush()
+    os.fsync(out.fileno())
+
+
 class LocalStorage:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -46,8 +52,11 @@ class LocalStorage:
         digest = hashlib.sha256()
         size = 0
         head = b""
+        # Disk writes and fsync run in a thread: an fsync can take tens of milliseconds and
+        # must not stall every other request on the event loop.
         try:
-            with open(temporary, "wb") as out:
+            out = await asyncio.to_thread(open, temporary, "wb")
+            try:
                 while chunk := await source.read(CHUNK):
                     size += len(chunk)
                     if size > max_bytes:
@@ -55,10 +64,11 @@ class LocalStorage:
                     if len(head) < 8192:
                         head += chunk[: 8192 - len(head)]
                     digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, final)
+                    await asyncio.to_thread(out.write, chunk)
+                await asyncio.to_thread(_flush_and_sync, out)
+            finally:
+                await asyncio.to_thread(out.close)
+            await asyncio.to_thread(os.replace, temporary, final)
         finally:
             temporary.unlink(missing_ok=True)
         kind = filetype.guess(head)

@@ -222,6 +222,7 @@ async def run(backend: str, applicants: int) -> dict:
         "p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99), "max": max(latencies),
         "mean": statistics.fmean(latencies), "status": rush_stats.status, "client_errors": len(errors),
         "5xx": sum(n for code, n in rush_stats.status.items() if code >= 500), **check,
+        "error_kinds": sorted({f"{type(e).__name__}: {e}"[:200] for e in errors}),
     }
 
 
@@ -239,7 +240,7 @@ def main() -> int:
               f"p50 {result['login_p50'] * 1000:.0f} ms, p99 {result['login_p99'] * 1000:.0f} ms")
         print(f"rush: {result['requests']} requests in {result['rush_seconds']:.1f} s = {result['requests_per_s']:.1f} req/s; "
               f"latency p50 {result['p50'] * 1000:.0f} ms, p99 {result['p99'] * 1000:.0f} ms, max {result['max'] * 1000:.0f} ms")
-        print(f"status codes: {result['status']}; client errors: {result['client_errors']}")
+        print(f"status codes: {result['status']}; client errors: {result['client_errors']} {result['error_kinds']}")
         print(f"database check: {result['submitted_in_db']} submitted, {result['accepted_by_http']} receipts, "
               f"lost {result['lost']}, half-written {result['half_written']}, .part files left {result['part_files_left']}")
         ratio = result["p99"] / P99_TARGET_S
