@@ -30,6 +30,7 @@ test: $(STAMP) compile
 bench: $(STAMP) compile
 	$(BIN)/python tests/bench/bench_scoring.py
 	$(BIN)/python tests/bench/bench_assignment.py
+	$(BIN)/python tests/bench/bench_rush.py --backend both --applicants 500
 
 e2e: $(STAMP) compile
 	$(BIN)/python -m pytest -q -m e2e tests/e2e

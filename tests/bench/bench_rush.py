@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import os
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -159,7 +160,7 @@ async def rush(client: httpx.AsyncClient, number: int, stats: Stats, payload: by
     return found.group(0) if found else None
 
 
-async def run(backend: str, applicants: int) -> dict:
+async def run(backend: str, applicants: int, profile: str | None = None) -> dict:
     data_dir = Path(tempfile.mkdtemp(prefix=f"rush-{backend}-"))
     environ = {"GRANTS_DATA_DIR": str(data_dir), "GRANTS_SECRET_KEY": "bench", "GRANTS_SMTP_PORT": "1"}
     schema = None
@@ -171,8 +172,10 @@ async def run(backend: str, applicants: int) -> dict:
         environ["GRANTS_DATABASE_URL"] = f"{POSTGRES_URL}?schema={schema}"
     await prepare(environ, applicants)
     port = free_port()
+    # --profile runs the server under cProfile (written when the server stops) to see where time goes.
+    launcher = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "uvicorn"] if profile else [str(ROOT / ".venv/bin/uvicorn")]
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/uvicorn"), "--factory", "grants.app:create_app", "--host", "127.0.0.1",
+        [*launcher, "--factory", "grants.app:create_app", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning", "--limit-concurrency", "2000", "--backlog", "2048"],
         env={**os.environ, **environ}, cwd=ROOT,
     )
@@ -204,8 +207,8 @@ async def run(backend: str, applicants: int) -> dict:
         for client in clients:
             await client.aclose()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.send_signal(signal.SIGINT)  # a clean stop, so a profile gets written
+        server.wait(timeout=60)
     accepted = {r for r in results if isinstance(r, str)}
     errors = [r for r in results if isinstance(r, BaseException)]
     check = await verify(environ, accepted)
@@ -230,11 +233,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--applicants", type=int, default=500)
+    parser.add_argument("--profile", help="write a cProfile of the server to this file")
     args = parser.parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     failed = False
     for backend in backends:
-        result = asyncio.run(run(backend, args.applicants))
+        result = asyncio.run(run(backend, args.applicants, args.profile))
         print(f"\n== deadline rush on {backend}: {result['applicants']} applicants, 1 MiB upload each ==")
         print(f"log-ins (spread, 8 at a time): {result['login_seconds']:.1f} s, {result['login_per_s']:.1f}/s, "
               f"p50 {result['login_p50'] * 1000:.0f} ms, p99 {result['login_p99'] * 1000:.0f} ms")
