@@ -156,6 +156,8 @@ async def reset_password(*, token: str, password: str) -> User:
         user = await User.get(id=record.user_id)  # type: ignore[attr-defined]
         user.password_hash = password_hash
         await user.save(update_fields=["password_hash"])
+        # The throttle message tells a locked-out owner to reset: that must let them in.
+        await LoginAttempt.filter(key=f"account:{user.email}").delete()
         await audit.record("account.password_reset", actor=user, object_type="user", object_id=user.id)
     return user
 

@@ -1,0 +1,209 @@
+"""Accounts over HTTP: sign-up, log-in and its throttle, the session, and the mails with links
+(verification, password reset) delivered through a real SMTP server."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import httpx
+
+from grants.app import create_app
+from grants.mail import send_pending
+from grants.models import OutboxEmail, User
+from conftest import Browser
+
+PASSWORD = "a long enough password"
+
+
+def field_error(page: httpx.Response, name: str) -> str:
+    """The error message shown on one field ('' when the field has none)."""
+    match = re.search(rf'<p class="field-error" id="{name}-error">(.*?)</p>', page.text, re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", match.group(1))).strip() if match else ""
+
+
+def field_value(page: httpx.Response, name: str) -> str | None:
+    match = re.search(rf'<input id="{name}" name="{name}"[^>]*\svalue="([^"]*)"', page.text)
+    return html.unescape(match.group(1)) if match else None
+
+
+def link_in(mail, base_url: str) -> str:
+    """The path of the first link to the site in a mail."""
+    body = mail.get_payload(decode=True).decode()
+    return re.search(re.escape(base_url) + r"(/\S+)", body).group(1)
+
+
+async def sign_up(browser: Browser, email: str = "alice@example.org", name: str = "Alice") -> httpx.Response:
+    await browser.page("/signup")
+    response = await browser.submit("/signup", {"email": email, "display_name": name, "password": PASSWORD})
+    assert response.status_code == 303 and response.headers["location"] == "/me", response.text[:2000]
+    await browser.page("/me")
+    return response
+
+
+async def test_sign_up_shows_each_problem_on_its_field_and_keeps_what_was_typed(settings, browser):
+    await browser.page("/signup")
+    response = await browser.submit("/signup", {"email": "alice-at-example.org", "display_name": "  ", "password": "short-pw"})
+    assert response.status_code == 400
+    assert "Please correct the marked fields." in response.text
+    assert field_error(response, "email") == "Error: Enter an email address like name@example.org."
+    assert "Enter the name you want to be called" in field_error(response, "display_name")
+    assert "Use at least 10 characters." in field_error(response, "password")
+    assert field_value(response, "email") == "alice-at-example.org"
+    assert "short-pw" not in response.text  # a password is never sent back
+    assert await User.all().count() == 0
+
+    response = await browser.submit("/signup", {"email": "alice@example.org", "display_name": "Alice Martin", "password": "x"})
+    assert response.status_code == 400
+    assert field_error(response, "email") == "" and field_error(response, "display_name") == ""
+    assert field_value(response, "display_name") == "Alice Martin"
+    assert field_value(response, "password") == ""
+
+
+async def test_an_email_can_have_only_one_account(settings, browser, make_browser):
+    await sign_up(browser, "Alice@Example.org")
+    other = await make_browser()
+    await other.page("/signup")
+    response = await other.submit("/signup", {"email": "alice@example.org ", "display_name": "Eve", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "An account with this email already exists. Log in instead." in field_error(response, "email")
+    assert field_value(response, "display_name") == "Eve"
+    assert await User.filter(email="alice@example.org").count() == 1
+    assert (await other.get("/me")).status_code == 303  # not logged in as anybody
+
+
+async def test_log_in_renews_the_session_and_log_out_ends_it(settings, browser, make_browser):
+    await sign_up(browser)
+    await browser.log_out()
+
+    person = await make_browser()
+    await person.page("/login")
+    response = await person.submit("/login", {"email": "alice@example.org", "password": "wrong password!"})
+    assert response.status_code == 400
+    assert "The email or the password is wrong." in response.text
+    assert field_value(response, "email") == "alice@example.org"
+    assert "wrong password!" not in response.text
+
+    before_cookie, before_csrf = person.cookies["grants_session"], person.csrf
+    response = await person.submit("/login", {"email": "ALICE@example.org", "password": PASSWORD, "next": "/groups/new"})
+    assert response.status_code == 303 and response.headers["location"] == "/groups/new"
+    assert person.cookies["grants_session"] != before_cookie
+    # The token of the anonymous session is worthless now (no session fixation).
+    assert (await person.post("/logout", data={"csrf_token": before_csrf})).status_code == 403
+    assert (await person.get("/me")).status_code == 200
+
+    await person.page("/me")
+    await person.log_out()
+    response = await person.get("/me")
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+async def test_five_failures_lock_the_account_until_a_password_reset(settings, browser, make_browser, smtp):
+    await sign_up(browser)
+    attacker = await make_browser("192.0.2.99")
+    await attacker.page("/login")
+    for _attempt in range(settings.login_attempts_per_account):
+        response = await attacker.submit("/login", {"email": "alice@example.org", "password": "guess guess guess"})
+        assert "The email or the password is wrong." in response.text
+
+    # Alice herself, from her own address, now has to wait (or reset her password).
+    owner = await make_browser("203.0.113.50")
+    await owner.page("/login")
+    response = await owner.submit("/login", {"email": "alice@example.org", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "Too many failed attempts. Wait 15 minutes or reset your password." in response.text
+    assert (await owner.get("/me")).status_code == 303
+
+    # The message says "reset your password": doing so lets her in at once.
+    await owner.page("/password/forgot")
+    await owner.submit("/password/forgot", {"email": "alice@example.org"})
+    await send_pending(settings)
+    path = link_in(smtp.to("alice@example.org")[-1], settings.base_url)
+    await owner.page(path)
+    assert (await owner.submit(path, {"password": "my brand new password"})).status_code == 200
+    await owner.log_in("alice@example.org", "my brand new password")
+
+
+async def test_failures_from_one_address_are_throttled_across_accounts(settings, browser):
+    await sign_up(browser)
+    app = create_app(settings.with_(login_attempts_per_ip=3), manage_database=False)
+
+    def client(ip: str) -> Browser:
+        return Browser(transport=httpx.ASGITransport(app=app, client=(ip, 1234)), base_url="http://testserver")
+
+    async with client("192.0.2.77") as sprayer, client("192.0.2.78") as neighbour:
+        await sprayer.page("/login")
+        for number in range(3):  # three different accounts, one failure each
+            response = await sprayer.submit("/login", {"email": f"user{number}@example.org", "password": PASSWORD})
+            assert "The email or the password is wrong." in response.text
+        response = await sprayer.submit("/login", {"email": "alice@example.org", "password": PASSWORD})
+        assert response.status_code == 400 and "Too many failed attempts" in response.text
+
+        # Another address is not affected.
+        await neighbour.page("/login")
+        response = await neighbour.submit("/login", {"email": "alice@example.org", "password": PASSWORD})
+        assert response.status_code == 303
+
+
+async def test_the_verification_mail_arrives_and_its_link_works_once(settings, browser, smtp):
+    await sign_up(browser)
+    page = await browser.page("/me")
+    assert "Please confirm your email address" in page.text
+
+    assert await send_pending(settings) == 1
+    [mail] = smtp.to("alice@example.org")
+    assert mail["Subject"] == "Confirm your email address"
+    path = link_in(mail, settings.base_url)
+    assert path.startswith("/verify/")
+
+    response = await browser.get(path)
+    assert response.status_code == 200 and "Thank you, your email address is confirmed." in response.text
+    user = await User.get(email="alice@example.org")
+    assert user.email_verified_at is not None
+    assert "Please confirm your email address" not in (await browser.page("/me")).text
+
+    response = await browser.get(path)
+    assert response.status_code == 400
+    assert "This link is invalid or has expired. Ask for a new one." in response.text
+    assert (await browser.get("/verify/made-up-token")).status_code == 400
+
+
+async def test_a_password_reset_mail_sets_a_new_password_once(settings, browser, make_browser, smtp):
+    await sign_up(browser)
+    await browser.log_out()
+    await send_pending(settings)  # the verification mail
+    smtp.messages.clear()
+
+    await browser.page("/password/forgot")
+    response = await browser.submit("/password/forgot", {"email": "Alice@example.org"})
+    assert response.status_code == 200 and "Check your email" in response.text
+    assert await send_pending(settings) == 1
+    [mail] = smtp.to("alice@example.org")
+    assert mail["Subject"] == "Reset your password"
+    path = link_in(mail, settings.base_url)
+    assert path.startswith("/password/reset/")
+
+    await browser.page(path)
+    response = await browser.submit(path, {"password": "short"})
+    assert response.status_code == 400 and "Use at least 10 characters." in field_error(response, "password")
+    response = await browser.submit(path, {"password": "my brand new password"})
+    assert response.status_code == 200 and "You can now log in with your new password." in response.text
+    response = await browser.submit(path, {"password": "yet another password"})
+    assert response.status_code == 400 and "This link is invalid or has expired" in response.text
+
+    person = await make_browser()
+    await person.page("/login")
+    response = await person.submit("/login", {"email": "alice@example.org", "password": PASSWORD})
+    assert response.status_code == 400 and "The email or the password is wrong." in response.text
+    response = await person.submit("/login", {"email": "alice@example.org", "password": "yet another password"})
+    assert response.status_code == 400
+    await person.log_in("alice@example.org", "my brand new password")
+
+
+async def test_forgot_password_for_an_unknown_address_looks_the_same_and_sends_nothing(settings, browser, smtp):
+    await browser.page("/password/forgot")
+    response = await browser.submit("/password/forgot", {"email": "nobody@example.org"})
+    assert response.status_code == 200
+    assert "If an account exists for this address, we sent it a link" in response.text
+    assert await OutboxEmail.all().count() == 0
+    assert await send_pending(settings) == 0 and smtp.messages == []
