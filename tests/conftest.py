@@ -34,6 +34,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture
+def unused_port() -> int:
+    return free_port()
+
+
 @dataclass
 class Mailbox:
     """What the real SMTP server received."""

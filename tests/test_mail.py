@@ -1,0 +1,27 @@
+"""Mail goes through the outbox: SMTP down means delayed mail, never lost mail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from grants.mail import queue_email, send_pending
+from grants.models import OutboxEmail
+
+
+async def test_mail_waits_in_the_outbox_while_smtp_is_down_then_arrives(settings, smtp, unused_port):
+    mail = await queue_email(to="alice@example.org", subject="Receipt EPP-2027-0001", body="Received.")
+
+    down = settings.with_(smtp_port=unused_port)  # nothing listens there
+    assert await send_pending(down) == 0
+    await mail.refresh_from_db()
+    assert mail.sent_at is None and mail.attempts == 1 and mail.last_error
+    assert mail.send_after > datetime.now(UTC)  # backed off, not retried in a tight loop
+    assert await send_pending(settings) == 0  # not due yet, even with SMTP back
+
+    await OutboxEmail.filter(id=mail.id).update(send_after=datetime.now(UTC))
+    assert await send_pending(settings) == 1
+    await mail.refresh_from_db()
+    assert mail.sent_at is not None
+    [received] = smtp.to("alice@example.org")
+    assert received["Subject"] == "Receipt EPP-2027-0001"
+    assert await send_pending(settings) == 0  # sent once, never twice
