@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from grants.i18n import gettext as _
@@ -54,8 +56,11 @@ def word_count(text: str) -> int:
 
 
 async def allocate_reference(edition: Edition) -> str:
-    """Next human reference (EPP-2027-0042); call inside a transaction."""
-    await Edition.filter(id=edition.id).update(next_reference=edition.next_reference + 1)
+    """Next human reference (EPP-2027-0042); call inside a transaction.
+
+    The counter is incremented in the database (not from `edition`, which may be stale).
+    """
+    await Edition.filter(id=edition.id).update(next_reference=F("next_reference") + 1)
     fresh = await Edition.get(id=edition.id)
     number = fresh.next_reference - 1
     return f"{edition.reference_prefix}-{edition.year}-{number:04d}"
@@ -113,6 +118,8 @@ def parse_answer(question: Question, raw: Any) -> tuple[Any, str | None]:
         try:
             number = float(text.replace(",", "."))
         except ValueError:
+            return text, _("Enter a number, for example 12.")
+        if not math.isfinite(number):  # nan, inf, 1e999: not a count, and not valid JSON
             return text, _("Enter a number, for example 12.")
         return (int(number) if number.is_integer() else number), None
     if question.kind == QuestionKind.DATE:

@@ -1,0 +1,96 @@
+"""Groups without HTTP: who may submit (team size, country, guardians' consent), invitations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from grants.models import AgeBand, Edition, EditionStatus, Group, GroupMember, Programme, User
+from grants.services import groups
+from grants.services.errors import NotFound, ServiceError
+
+
+@pytest.fixture
+async def edition(settings):
+    now = datetime.now(UTC)
+    programme = await Programme.create(slug="prize", name={"en": "Prize"})
+    return await Edition.create(
+        programme=programme, slug="prize-2027", year=2027, title={"en": "Prize 2027"},
+        status=EditionStatus.OPEN, opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=1),
+        eligible_countries=["PT", "GE"], consent_age=18, min_team_size=2, max_team_size=3,
+    )
+
+
+@pytest.fixture
+async def alice(settings):
+    return await User.create(email="alice@example.org", display_name="Alice", password_hash="x")
+
+
+async def make_group(user: User, *, country: str = "pt", lead_band: str = "18_21") -> Group:
+    return await groups.create_group(user, name="Peers", kind="informal_group", country=country,
+                                     organisation="", lead_first_name="Alice", lead_age_band=lead_band)
+
+
+async def test_a_complete_adult_team_from_an_eligible_country_has_no_blockers(edition, alice):
+    group = await make_group(alice)
+    assert group.country == "PT"
+    await groups.add_member(alice, group, first_name="Bruno", age_band="22_25")
+    assert await groups.submission_blockers(group, edition) == []
+
+
+async def test_team_size_is_checked_both_ways(edition, alice):
+    group = await make_group(alice)
+    assert await groups.submission_blockers(group, edition) == [
+        "A team must have between 2 and 3 members. Yours has 1."]
+    for name in ("Bruno", "Chloé", "Dato"):
+        await groups.add_member(alice, group, first_name=name, age_band="18_21")
+    assert await groups.submission_blockers(group, edition) == [
+        "A team must have between 2 and 3 members. Yours has 4."]
+
+
+async def test_a_group_from_outside_the_call_cannot_submit(edition, alice):
+    group = await make_group(alice, country="us")
+    await groups.add_member(alice, group, first_name="Bruno", age_band="18_21")
+    assert await groups.submission_blockers(group, edition) == ["Groups from US cannot apply to this call."]
+    edition.eligible_countries = []  # no list: every country may apply
+    assert await groups.submission_blockers(group, edition) == []
+
+
+async def test_every_minor_needs_a_recorded_consent(edition, alice):
+    group = await make_group(alice, lead_band="16_17")
+    bruno = await groups.add_member(alice, group, first_name="Bruno", age_band="14_15")
+    blockers = await groups.submission_blockers(group, edition)
+    assert len(blockers) == 2
+    assert blockers[0].startswith("Alice is under 18: record a parent's or guardian's consent")
+    assert blockers[1].startswith("Bruno is under 18")
+
+    with pytest.raises(ServiceError) as caught:
+        await groups.record_consent(alice, bruno, guardian_name="  ")
+    assert "guardian_name" in caught.value.errors
+    await groups.record_consent(alice, bruno, guardian_name="Ana Costa")
+    lead = await GroupMember.get(group=group, role="lead")
+    await groups.record_consent(alice, lead, guardian_name="Maria Silva")
+    assert await groups.submission_blockers(group, edition) == []
+
+    edition.consent_age = 16  # a call with a lower consent age does not ask for 16-17 year olds
+    lead.guardian_consent_at = None
+    await lead.save()
+    assert await groups.submission_blockers(group, edition) == []
+
+
+async def test_creating_a_group_reports_every_missing_field(alice):
+    with pytest.raises(ServiceError) as caught:
+        await groups.create_group(alice, name=" ", kind="gang", country="Portugal", organisation="",
+                                  lead_first_name="", lead_age_band="forty")
+    assert set(caught.value.errors) == {"name", "kind", "country", "lead_first_name", "lead_age_band"}
+    assert await Group.all().count() == 0
+
+
+async def test_only_members_can_change_a_group(alice):
+    group = await make_group(alice)
+    mallory = await User.create(email="mallory@example.org", display_name="Mallory", password_hash="x")
+    with pytest.raises(NotFound):
+        await groups.add_member(mallory, group, first_name="Mallory", age_band="18_21")
+    assert await groups.groups_of(mallory) == []
+    assert [g.id for g in await groups.groups_of(alice)] == [group.id]
