@@ -38,6 +38,9 @@ LABELS: dict[str, dict[str, str]] = {
         "no-reviews": N_("no reviews"),
     },
     "review": {"draft": N_("Draft saved"), "submitted": N_("Submitted"), "none": N_("Not started")},
+    "bid": {"eager": N_("I would like to"), "willing": N_("I could"), "not": N_("I would rather not"),
+            "none": N_("No preference")},
+    "conflict": {"auto": N_("automatic"), "declared": N_("declared by the juror"), "organiser": N_("set by the organisers")},
 }
 
 

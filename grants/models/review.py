@@ -69,3 +69,13 @@ class CriterionScore(Model):
 
     class Meta:
         unique_together = (("review", "criterion"),)
+
+
+class DiscussionComment(Model):
+    """A juror's comment in the discussion of one application, shown to its panel's reviewers."""
+
+    id = fields.IntField(primary_key=True)
+    application = fields.ForeignKeyField("grants.Application", related_name="discussion")
+    author = fields.ForeignKeyField("grants.User", related_name="discussion_comments")
+    body = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)

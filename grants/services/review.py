@@ -56,6 +56,22 @@ class AssignmentRun:
     created: int
     kept: int
     total_affinity: float
+    dropped: int = 0
+    loads: tuple[tuple[str, int], ...] = ()  # (juror's display name, reviews) after the run
+
+
+class AssignmentImpossible(ServiceError):
+    """The solver found no assignment; `reasons` are its explanations, every one of them."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(_("The assignment is impossible as the panel stands:") + " " + "; ".join(reasons))
+        self.reasons = list(reasons)
+
+
+async def conflicted_pairs(edition: Edition) -> set[tuple[int, int]]:
+    """(juror user id, application id) of every recorded conflict of the edition."""
+    rows = await Conflict.filter(application__edition=edition).values_list("juror_id", "application_id")
+    return {(int(j), int(a)) for j, a in rows}
 
 
 async def run_assignment(user: User, edition: Edition, panel: Panel, *, ip: str = "") -> AssignmentRun:
@@ -68,7 +84,7 @@ async def run_assignment(user: User, edition: Edition, panel: Panel, *, ip: str 
     if not members:
         raise ServiceError(_("This panel has no jurors yet."))
     existing = await Assignment.filter(panel=panel)
-    declared = {(c.juror_id, c.application_id) for c in await Conflict.filter(application__edition=edition)}  # type: ignore[attr-defined]
+    declared = await conflicted_pairs(edition)
     bids = {} if edition.blind_review else {
         (b.juror_id, b.application_id): BID_AFFINITY.get(b.level, 0.0)  # type: ignore[attr-defined]
         for b in await Bid.filter(application__edition=edition)
@@ -88,22 +104,32 @@ async def run_assignment(user: User, edition: Edition, panel: Panel, *, ip: str 
             if score:
                 affinity[pair] = score
     by_id = {a.id: a for a in applications}
-    pinned = {(str(a.juror_id), by_id[a.application_id].reference) for a in existing if a.application_id in by_id}  # type: ignore[attr-defined]
+    # Existing assignments are pinned (no review is lost), except pairs that became forbidden
+    # since (a conflict declared or set, a language no longer read): those are dropped.
+    dropped = [a for a in existing if a.application_id in by_id  # type: ignore[attr-defined]
+               and (str(a.juror_id), by_id[a.application_id].reference) in conflicts]  # type: ignore[attr-defined]
+    pinned = {(str(a.juror_id), by_id[a.application_id].reference) for a in existing  # type: ignore[attr-defined]
+              if a.application_id in by_id and a not in dropped}  # type: ignore[attr-defined]
     problem = solver.Problem(
         reviews_per_application=edition.reviews_per_application,
         jurors=tuple(solver.Juror(str(m.user_id), max_load=m.max_load, min_load=m.min_load) for m in members),  # type: ignore[attr-defined]
         applications=tuple(solver.Application(a.reference) for a in applications),
         affinity=affinity,
-        conflicts=frozenset(conflicts - pinned),
+        conflicts=frozenset(conflicts),
         pinned=frozenset(pinned),
     )
     try:
         solution = solver.solve(problem)
     except solver.Infeasible as exc:
-        raise ServiceError(_("The assignment is impossible as the panel stands:") + " " + "; ".join(exc.reasons)) from None
+        raise AssignmentImpossible(exc.reasons) from None
     by_reference = {a.reference: a for a in applications}
     created = 0
     async with in_transaction():
+        for assignment in dropped:
+            await assignment.delete()
+            await audit.record("assignment.drop", actor=user, object_type="assignment", object_id=assignment.id,
+                               before={"juror": assignment.juror_id, "application": assignment.application_id},  # type: ignore[attr-defined]
+                               ip=ip)
         for juror_id, reference in solution.assignments:
             if (juror_id, reference) in pinned:
                 continue
@@ -115,12 +141,21 @@ async def run_assignment(user: User, edition: Edition, panel: Panel, *, ip: str 
                 await application.save(update_fields=["status", "updated_at"])
                 await StatusChange.create(application=application, from_status="eligible", to_status="in_review", actor=user)
         await audit.record("assignment.run", actor=user, object_type="panel", object_id=panel.id,
-                           after={"created": created, "kept": len(pinned), "total_affinity": solution.total_affinity}, ip=ip)
-    return AssignmentRun(created=created, kept=len(pinned), total_affinity=solution.total_affinity)
+                           after={"created": created, "kept": len(pinned), "dropped": len(dropped),
+                                  "total_affinity": solution.total_affinity}, ip=ip)
+    counts: dict[str, int] = {}
+    for juror_id, _reference in solution.assignments:
+        counts[juror_id] = counts.get(juror_id, 0) + 1
+    loads = tuple((m.user.display_name, counts.get(str(m.user_id), 0)) for m in members)  # type: ignore[attr-defined]
+    return AssignmentRun(created=created, kept=len(pinned), total_affinity=solution.total_affinity,
+                         dropped=len(dropped), loads=loads)
 
 
 async def assignments_of(juror: User) -> list[Assignment]:
-    return await Assignment.filter(juror=juror).prefetch_related("application", "application__edition", "panel").order_by("application__reference")
+    """The juror's assignments, without any pair under a conflict of interest."""
+    mine = await Assignment.filter(juror=juror).prefetch_related("application", "application__edition", "panel").order_by("application__reference")
+    conflicted = set(await Conflict.filter(juror=juror).values_list("application_id", flat=True))
+    return [a for a in mine if a.application_id not in conflicted]  # type: ignore[attr-defined]
 
 
 async def assignment_for_juror(juror: User, assignment_id: int) -> Assignment:
@@ -212,6 +247,8 @@ async def edition_reviews(edition: Edition) -> list[scoring.Review]:
     reviews = await Review.filter(status=ReviewStatus.SUBMITTED, assignment__application__edition=edition).prefetch_related(
         "assignment", "assignment__application", "assignment__panel", "scores"
     )
+    conflicted = await conflicted_pairs(edition)
+    reviews = [r for r in reviews if (r.assignment.juror_id, r.assignment.application_id) not in conflicted]  # type: ignore[attr-defined]
     return [
         scoring.Review(
             application=r.assignment.application.reference,

@@ -8,9 +8,9 @@ from starlette.routing import Route
 
 from grants.i18n import gettext as _
 from grants.i18n.labels import label
-from grants.models import Application, Assignment, Award, Panel, StatusChange
+from grants.models import Application, Assignment, Award, Conflict, Panel, StatusChange
 from grants.security import client_ip
-from grants.services import awards, review, screening
+from grants.services import awards, jury, review, screening
 from grants.services.errors import NotFound, ServiceError
 from grants.services.permissions import edition_by_slug, require_organiser
 from grants.web.common import (
@@ -31,16 +31,18 @@ async def _edition(request: Request):
     return user, edition
 
 
-@login_required
-async def overview(request: Request) -> Response:
-    _user, edition = await _edition(request)
+async def _overview_context(edition) -> dict:
     applications = await Application.filter(edition=edition).exclude(status="draft").prefetch_related("group", "category").order_by("reference")
     panels = await Panel.filter(edition=edition).order_by("id")
     assigned = await Assignment.filter(application__edition=edition).prefetch_related("juror", "application", "panel")
-    return render(request, "manage/overview.html", {
-        "edition": edition, "applications": applications, "panels": panels, "assignments": assigned,
-        "phases": screening.PHASES,
-    })
+    return {"edition": edition, "applications": applications, "panels": panels, "assignments": assigned,
+            "phases": screening.PHASES, "reasons": []}
+
+
+@login_required
+async def overview(request: Request) -> Response:
+    _user, edition = await _edition(request)
+    return render(request, "manage/overview.html", await _overview_context(edition))
 
 
 @login_required
@@ -73,9 +75,81 @@ async def assign(request: Request) -> Response:
     panel = await Panel.get_or_none(id=int(str(form.get("panel_id", "0")) or 0) if str(form.get("panel_id", "")).isdigit() else 0, edition=edition)
     if panel is None:
         raise NotFound(_("This panel does not exist."))
-    result = await review.run_assignment(user, edition, panel, ip=client_ip(request))
-    request.session["flash"] = _("Assignment done: %(created)s new reviews assigned, %(kept)s kept.", created=result.created, kept=result.kept)
+    try:
+        result = await review.run_assignment(user, edition, panel, ip=client_ip(request))
+    except review.AssignmentImpossible as exc:
+        return render(request, "manage/overview.html", {
+            **await _overview_context(edition), "reasons": exc.reasons,
+            "message": _("The assignment is impossible as the panel stands:"),
+        }, status=400)
+    loads = ", ".join(f"{name} {count}" for name, count in result.loads)
+    flash = _("Assignment done: %(created)s new reviews assigned, %(kept)s kept.", created=result.created, kept=result.kept)
+    flash += " " + _("Total affinity %(total)s. Loads: %(loads)s.", total=f"{result.total_affinity:g}", loads=loads)
+    if result.dropped:
+        flash += " " + _("%(n)s assignments under a conflict of interest were removed.", n=result.dropped)
+    request.session["flash"] = flash
     return redirect(request, "manage", slug=edition.slug)
+
+
+async def _jury_context(user, edition) -> dict:
+    return {"edition": edition, "progress": await jury.progress(user, edition),
+            "panels": await Panel.filter(edition=edition).order_by("id"),
+            "conflicts": await Conflict.filter(application__edition=edition).prefetch_related("juror", "application").order_by("id"),
+            "review_open": edition.status in review.REVIEW_OPEN, "action": ""}
+
+
+@login_required
+async def jury_page(request: Request) -> Response:
+    user, edition = await _edition(request)
+    return render(request, "manage/jury.html", await _jury_context(user, edition))
+
+
+JURY_ACTIONS = {"pin", "forbid", "unassign", "remind", "close", "invite"}
+
+
+@login_required
+async def jury_action(request: Request) -> Response:
+    """Every change an organiser makes to the jury: one form per action, one service each."""
+    user, edition = await _edition(request)
+    form = await checked_form(request)
+    values = form_values(form)
+    action = request.path_params["action"]
+    if action not in JURY_ACTIONS:
+        raise NotFound(_("This page does not exist."))
+    ip = client_ip(request)
+    try:
+        if action == "pin":
+            await jury.pin_pair(user, edition, member_id=values.get("member_id", ""),
+                                             reference=values.get("reference", ""), ip=ip)
+            flash = _("%(ref)s is assigned to the juror by hand; later runs keep it.", ref=values.get("reference", "").strip().upper())
+        elif action == "forbid":
+            removed = await jury.forbid_pair(user, edition, member_id=values.get("member_id", ""),
+                                             reference=values.get("reference", ""), reason=values.get("reason", ""), ip=ip)
+            flash = _("Conflict of interest recorded: this juror will never see this application.")
+            if removed:
+                flash += " " + _("Their assignment to it was removed.")
+        elif action == "unassign":
+            removed_assignment = await jury.unassign(user, edition, values.get("assignment_id", ""), ip=ip)
+            flash = _("%(juror)s no longer reviews %(ref)s.", juror=removed_assignment.juror.display_name,
+                      ref=removed_assignment.application.reference)
+        elif action == "remind":
+            count = await jury.send_reminders(user, edition, settings=request.app.state.settings, ip=ip)
+            flash = _("Reminders sent to %(n)s jurors.", n=count)
+        elif action == "close":
+            await jury.close_review(user, edition, ip=ip)
+            flash = _("The review phase is closed: the call is in deliberation and scores are frozen.")
+        else:
+            await jury.invite_juror(user, edition, panel_id=values.get("panel_id", ""), email=values.get("email", ""),
+                                    settings=request.app.state.settings, ip=ip)
+            flash = _("Invitation sent to %(email)s.", email=values.get("email", "").strip().lower())
+    except ServiceError as exc:
+        if exc.status_code != 400:
+            raise
+        return render(request, "manage/jury.html", {**await _jury_context(user, edition), "values": values,
+                                                    "action": action, "errors": exc.errors, "message": exc.message},
+                      status=400)
+    request.session["flash"] = flash
+    return redirect(request, "manage_jury", slug=edition.slug)
 
 
 @login_required
@@ -120,6 +194,8 @@ async def ranking(request: Request) -> Response:
 routes = [
     Route("/manage/{slug}", overview, name="manage"),
     Route("/manage/{slug}/assign", assign, methods=["POST"], name="assign"),
+    Route("/manage/{slug}/jury", jury_page, name="manage_jury"),
+    Route("/manage/{slug}/jury/{action}", jury_action, methods=["POST"], name="manage_jury_action"),
     Route("/manage/{slug}/phase", phase, methods=["POST"], name="phase"),
     Route("/manage/{slug}/ranking", ranking, methods=["GET", "POST"], name="ranking"),
     Route("/manage/applications/{application_id}", application_detail, name="manage_application"),
