@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
 from grants.i18n import gettext as _
-from grants.models import AgeBand, Edition, Group, GroupMember, User
+from grants.mail import queue_email
+from grants.models import AgeBand, Edition, Group, GroupMember, Token, User
+from grants.security import new_token, token_digest
 from grants.services import audit
+from grants.services.accounts import EMAIL_RE, normalise_email
 from grants.services.errors import NotFound, ServiceError
+from grants.settings import Settings
 
 GROUP_KINDS = ("youth_organisation", "school_class", "informal_group")
+INVITE_TTL = timedelta(days=14)
 
 
 def parse_age_band(value: str) -> AgeBand | None:
@@ -67,8 +72,10 @@ async def group_for(user: User, group_id: int) -> Group:
 
 
 async def add_member(
-    user: User, group: Group, *, first_name: str, age_band: str, invite_email: str = ""
+    user: User, group: Group, *, first_name: str, age_band: str, invite_email: str = "",
+    settings: Settings | None = None,
 ) -> GroupMember:
+    """Add a member; with `invite_email` (and `settings` for the link) they are invited by mail."""
     await group_for(user, group.id)
     errors: dict[str, str] = {}
     if not first_name.strip():
@@ -76,16 +83,61 @@ async def add_member(
     band = parse_age_band(age_band)
     if band is None:
         errors["age_band"] = _("Choose the member's age band.")
+    email = normalise_email(invite_email)
+    if email and (len(invite_email.strip()) > 254 or not EMAIL_RE.match(email)):
+        errors["invite_email"] = _("Enter an email address like name@example.org.")
     if errors:
         raise ServiceError(_("Please correct the marked fields."), errors=errors)
     assert band is not None
-    member = await GroupMember.create(
-        group=group, first_name=first_name.strip()[:80], age_band=band,
-        invite_email=invite_email.strip().lower()[:254],
-    )
-    await audit.record("group.member_add", actor=user, object_type="group", object_id=group.id,
-                       after={"member": member.id, "age_band": band.value})
+    async with in_transaction():
+        member = await GroupMember.create(
+            group=group, first_name=first_name.strip()[:80], age_band=band, invite_email=email,
+        )
+        if email and settings is not None:
+            await _send_invitation(settings, user, group, member)
+        await audit.record("group.member_add", actor=user, object_type="group", object_id=group.id,
+                           after={"member": member.id, "age_band": band.value, "invited": bool(email)})
     return member
+
+
+async def _send_invitation(settings: Settings, inviter: User, group: Group, member: GroupMember) -> None:
+    token = new_token()
+    await Token.create(purpose="invite", token_hash=token_digest(token), payload={"member": member.id},
+                       expires_at=datetime.now(UTC) + INVITE_TTL)
+    link = f"{settings.base_url}/invitations/{token}"
+    await queue_email(
+        to=member.invite_email,
+        subject=_("%(name)s invites you to join %(group)s", name=inviter.display_name, group=group.name),
+        body=_("Hello %(first_name)s,\n\n%(name)s added you to the group \"%(group)s\" for the European Prevention Prize.\nTo join it, create an account (or log in) and accept the invitation with this link:\n%(link)s\n\nThe link is valid for 14 days.",
+               first_name=member.first_name, name=inviter.display_name, group=group.name, link=link),
+    )
+
+
+async def invitation(token: str) -> tuple[Token, GroupMember, Group]:
+    """The open invitation behind a link, or a ServiceError when it is unknown, used or expired."""
+    record = await Token.get_or_none(token_hash=token_digest(token), purpose="invite")
+    member = None
+    if record is not None and record.used_at is None and record.expires_at >= datetime.now(UTC):
+        member = await GroupMember.get_or_none(id=record.payload.get("member"), user=None)
+    if record is None or member is None:
+        raise ServiceError(_("This link is invalid or has expired. Ask for a new one."))
+    return record, member, await Group.get(id=member.group_id)  # type: ignore[attr-defined]
+
+
+async def accept_invitation(user: User, token: str) -> Group:
+    """Link the invited member to `user` (once); the link works for one account only."""
+    async with in_transaction():
+        record, member, group = await invitation(token)
+        if await GroupMember.exists(group=group, user=user):
+            raise ServiceError(_("You are already a member of this group."))
+        member.user = user
+        await member.save(update_fields=["user_id"])
+        record.used_at = datetime.now(UTC)
+        record.user = user
+        await record.save(update_fields=["used_at", "user_id"])
+        await audit.record("group.invitation_accept", actor=user, object_type="group", object_id=group.id,
+                           after={"member": member.id})
+    return group
 
 
 async def record_consent(user: User, member: GroupMember, *, guardian_name: str) -> GroupMember:

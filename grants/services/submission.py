@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -49,6 +50,14 @@ def now() -> datetime:
 
 def accepting(edition: Edition, at: datetime) -> bool:
     return edition.status == EditionStatus.OPEN and edition.opens_at <= at < edition.closes_at
+
+
+def in_zone(moment: datetime, zone: str) -> str:
+    """A moment as the call's organisers state it: local time with the zone named."""
+    try:
+        return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M ") + zone
+    except (KeyError, ValueError):
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def word_count(text: str) -> int:
@@ -296,7 +305,7 @@ async def submit(
         at = now()
         if not accepting(edition, at):
             raise ServiceError(_("The deadline has passed: applications closed on %(when)s. Your draft is kept.",
-                                 when=edition.closes_at.strftime("%Y-%m-%d %H:%M UTC")))
+                                 when=in_zone(edition.closes_at, edition.timezone)))
         current.status = ApplicationStatus.SUBMITTED
         current.submitted_at = at
         current.submit_key = submit_key
@@ -317,15 +326,25 @@ async def submit(
 
 
 async def withdraw(user: User, application: Application, *, ip: str = "") -> None:
-    edition: Edition = await application.edition
-    if application.status not in (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED):
-        raise ServiceError(_("This application can no longer be withdrawn."))
-    if now() >= edition.closes_at:
-        raise ServiceError(_("Applications can be withdrawn only until the deadline."))
+    """Withdraw until the deadline (a draft or a submitted application); the group gets a confirmation."""
     async with in_transaction():
-        before = application.status
-        application.status = ApplicationStatus.WITHDRAWN
-        await application.save(update_fields=["status", "updated_at"])
-        await StatusChange.create(application=application, from_status=before, to_status="withdrawn", actor=user)
+        current = await Application.select_for_update().get(id=application.id)
+        edition: Edition = await current.edition
+        if current.status not in (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED):
+            raise ServiceError(_("This application can no longer be withdrawn."))
+        if now() >= edition.closes_at:
+            raise ServiceError(_("Applications can be withdrawn only until the deadline."))
+        before = current.status
+        current.status = ApplicationStatus.WITHDRAWN
+        await current.save(update_fields=["status", "updated_at"])
+        await StatusChange.create(application=current, from_status=before, to_status="withdrawn", actor=user)
         await audit.record("application.withdraw", actor=user, object_type="application",
-                           object_id=application.id, before={"status": before}, ip=ip)
+                           object_id=current.id, before={"status": before}, ip=ip)
+        await queue_email(
+            to=user.email,
+            subject=_("Application %(ref)s withdrawn", ref=current.reference),
+            body=_("Hello %(name)s,\n\nyour application %(ref)s \"%(title)s\" was withdrawn on %(when)s. It will not be assessed.\n",
+                   name=user.display_name, ref=current.reference, title=current.title,
+                   when=in_zone(now(), edition.timezone)),
+        )
+    application.status = current.status

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -84,15 +86,19 @@ async def group_page(request: Request) -> Response:
     values = form_values(form)
     try:
         if values.get("action") == "consent":
-            member = await GroupMember.get_or_none(id=int(values.get("member_id", "0") or 0), group=group)
+            member_id = values.get("member_id", "")
+            member = await GroupMember.get_or_none(id=int(member_id), group=group) if member_id.isdigit() else None
             if member is None:
                 raise ServiceError(_("This member does not exist."))
             await groups.record_consent(user, member, guardian_name=values.get("guardian_name", ""))
             request.session["flash"] = _("Consent recorded for %(name)s.", name=member.first_name)
         else:
-            await groups.add_member(user, group, first_name=values.get("first_name", ""),
-                                    age_band=values.get("age_band", ""), invite_email=values.get("invite_email", ""))
-            request.session["flash"] = _("Member added.")
+            member = await groups.add_member(
+                user, group, first_name=values.get("first_name", ""), age_band=values.get("age_band", ""),
+                invite_email=values.get("invite_email", ""), settings=request.app.state.settings)
+            request.session["flash"] = (
+                _("Member added. We sent an invitation to %(email)s.", email=member.invite_email)
+                if member.invite_email else _("Member added."))
     except ServiceError as exc:
         context["members"] = await GroupMember.filter(group=group).order_by("id")
         return render(request, "apply/group.html", {**context, "values": values, "errors": exc.errors, "message": exc.message}, status=400)
@@ -131,6 +137,14 @@ async def _form_context(application: Application) -> dict:
         "answers": await submission.answers_by_key(application),
         "languages": submission.LANGUAGE_CHOICES, "steps": STEPS,
     }
+
+
+def clock(moment: datetime, zone: str) -> str:
+    """The hour and minute in `zone`, with the zone named ("14:05 Europe/Paris")."""
+    try:
+        return moment.astimezone(ZoneInfo(zone)).strftime("%H:%M ") + zone
+    except (KeyError, ValueError):
+        return moment.strftime("%H:%M UTC")
 
 
 @login_required
@@ -178,7 +192,7 @@ async def edit_application(request: Request) -> Response:
         context = {**await _form_context(application), "step": step}
         return render(request, "apply/form.html", {**context, "values": values, "errors": errors,
                                                     "message": _("Saved, but some answers need your attention.")}, status=400)
-    request.session["flash"] = _("Saved.")
+    request.session["flash"] = _("Draft saved at %(time)s.", time=clock(datetime.now(UTC), application.edition.timezone))
     next_step = step + 1 if values.get("go") == "next" else step
     return redirect(request, "edit_application", application_id=application.id, step=min(next_step, 3))
 
@@ -234,9 +248,27 @@ async def download_attachment(request: Request) -> Response:
                         content_disposition_type="attachment")
 
 
+@login_required
+async def invitation(request: Request) -> Response:
+    """An invited member opens the link from the mail (after signing up or logging in) and joins."""
+    user = await require_user(request)
+    token = request.path_params["token"]
+    try:
+        _record, member, group = await groups.invitation(token)
+    except ServiceError as exc:
+        return render(request, "auth/message.html", {"title": _("Link not valid"), "message": exc.message}, status=400)
+    if request.method == "GET":
+        return render(request, "apply/invitation.html", {"group": group, "member": member, "token": token})
+    await checked_form(request)
+    group = await groups.accept_invitation(user, token)
+    request.session["flash"] = _("Welcome to %(group)s.", group=group.name)
+    return redirect(request, "group", group_id=group.id)
+
+
 routes = [
     Route("/me", dashboard, name="dashboard"),
     Route("/groups/new", new_group, methods=["GET", "POST"], name="new_group"),
+    Route("/invitations/{token}", invitation, methods=["GET", "POST"], name="invitation"),
     Route("/groups/{group_id}", group_page, methods=["GET", "POST"], name="group"),
     Route("/calls/{slug}/apply", start_application, methods=["GET", "POST"], name="start_application"),
     Route("/applications/{application_id}/step/{step}", edit_application, methods=["GET", "POST"], name="edit_application"),

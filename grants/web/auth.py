@@ -20,8 +20,9 @@ def safe_next(target: str) -> str:
 
 async def signup(request: Request) -> Response:
     await current_user(request)
+    next_url = safe_next(request.query_params.get("next", "/me"))
     if request.method == "GET":
-        return render(request, "auth/signup.html")
+        return render(request, "auth/signup.html", {"next": next_url})
     form = await checked_form(request)
     values = form_values(form)
     try:
@@ -32,10 +33,10 @@ async def signup(request: Request) -> Response:
         )
     except ServiceError as exc:
         values.pop("password", None)
-        return render(request, "auth/signup.html", {"values": values, "errors": exc.errors, "message": exc.message}, status=400)
+        return render(request, "auth/signup.html", {"values": values, "errors": exc.errors, "message": exc.message, "next": next_url}, status=400)
     log_in(request, user.id)
     request.session["flash"] = _("Welcome! We sent you an email to confirm your address.")
-    return redirect(request, "dashboard")
+    return RedirectResponse(safe_next(values.get("next", next_url)), status_code=303)
 
 
 async def login(request: Request) -> Response:
