@@ -253,13 +253,14 @@ async def invitation(request: Request) -> Response:
     """An invited member opens the link from the mail (after signing up or logging in) and joins."""
     user = await require_user(request)
     token = request.path_params["token"]
+    if request.method == "POST":
+        await checked_form(request)
     try:
         _record, member, group = await groups.invitation(token)
     except ServiceError as exc:
         return render(request, "auth/message.html", {"title": _("Link not valid"), "message": exc.message}, status=400)
     if request.method == "GET":
         return render(request, "apply/invitation.html", {"group": group, "member": member, "token": token})
-    await checked_form(request)
     group = await groups.accept_invitation(user, token)
     request.session["flash"] = _("Welcome to %(group)s.", group=group.name)
     return redirect(request, "group", group_id=group.id)

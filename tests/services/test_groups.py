@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from grants.models import AgeBand, Edition, EditionStatus, Group, GroupMember, Programme, User
+from grants.models import Edition, EditionStatus, Group, GroupMember, Programme, User
 from grants.services import groups
 from grants.services.errors import NotFound, ServiceError
 

@@ -7,11 +7,11 @@ import html
 import re
 
 import httpx
+from conftest import Browser
 
 from grants.app import create_app
 from grants.mail import send_pending
 from grants.models import OutboxEmail, User
-from conftest import Browser
 
 PASSWORD = "a long enough password"
 
