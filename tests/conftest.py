@@ -157,11 +157,12 @@ async def browser(app) -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def make_browser(app):
-    """More browsers (people) on the same app."""
+    """More browsers (people), closed at the end of the test."""
     opened: list[Browser] = []
 
-    async def make(ip: str = "203.0.113.8") -> Browser:
-        client = Browser(transport=httpx.ASGITransport(app=app, client=(ip, 1234)), base_url="http://testserver")
+    async def make(ip: str = "203.0.113.8", *, on=None) -> Browser:
+        """A person at address `ip`, on the test app or on another app (`on`)."""
+        client = Browser(transport=httpx.ASGITransport(app=on or app, client=(ip, 1234)), base_url="http://testserver")
         opened.append(client)
         return client
 

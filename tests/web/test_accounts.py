@@ -7,7 +7,6 @@ import html
 import re
 
 import httpx
-from conftest import Browser
 
 from grants.app import create_app
 from grants.mail import send_pending
@@ -33,7 +32,7 @@ def link_in(mail, base_url: str) -> str:
     return re.search(re.escape(base_url) + r"(/\S+)", body).group(1)
 
 
-async def sign_up(browser: Browser, email: str = "alice@example.org", name: str = "Alice") -> httpx.Response:
+async def sign_up(browser, email: str = "alice@example.org", name: str = "Alice") -> httpx.Response:
     await browser.page("/signup")
     response = await browser.submit("/signup", {"email": email, "display_name": name, "password": PASSWORD})
     assert response.status_code == 303 and response.headers["location"] == "/me", response.text[:2000]
@@ -124,25 +123,22 @@ async def test_five_failures_lock_the_account_until_a_password_reset(settings, b
     await owner.log_in("alice@example.org", "my brand new password")
 
 
-async def test_failures_from_one_address_are_throttled_across_accounts(settings, browser):
+async def test_failures_from_one_address_are_throttled_across_accounts(settings, browser, make_browser):
     await sign_up(browser)
     app = create_app(settings.with_(login_attempts_per_ip=3), manage_database=False)
+    sprayer = await make_browser("192.0.2.77", on=app)
+    neighbour = await make_browser("192.0.2.78", on=app)
+    await sprayer.page("/login")
+    for number in range(3):  # three different accounts, one failure each
+        response = await sprayer.submit("/login", {"email": f"user{number}@example.org", "password": PASSWORD})
+        assert "The email or the password is wrong." in response.text
+    response = await sprayer.submit("/login", {"email": "alice@example.org", "password": PASSWORD})
+    assert response.status_code == 400 and "Too many failed attempts" in response.text
 
-    def client(ip: str) -> Browser:
-        return Browser(transport=httpx.ASGITransport(app=app, client=(ip, 1234)), base_url="http://testserver")
-
-    async with client("192.0.2.77") as sprayer, client("192.0.2.78") as neighbour:
-        await sprayer.page("/login")
-        for number in range(3):  # three different accounts, one failure each
-            response = await sprayer.submit("/login", {"email": f"user{number}@example.org", "password": PASSWORD})
-            assert "The email or the password is wrong." in response.text
-        response = await sprayer.submit("/login", {"email": "alice@example.org", "password": PASSWORD})
-        assert response.status_code == 400 and "Too many failed attempts" in response.text
-
-        # Another address is not affected.
-        await neighbour.page("/login")
-        response = await neighbour.submit("/login", {"email": "alice@example.org", "password": PASSWORD})
-        assert response.status_code == 303
+    # Another address is not affected.
+    await neighbour.page("/login")
+    response = await neighbour.submit("/login", {"email": "alice@example.org", "password": PASSWORD})
+    assert response.status_code == 303
 
 
 async def test_the_verification_mail_arrives_and_its_link_works_once(settings, browser, smtp):
