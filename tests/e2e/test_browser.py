@@ -92,7 +92,7 @@ async def test_an_applicant_fixes_an_error_with_the_keyboard_on_a_phone(page):
     await summary_box.get_by_role("link").first.click()
     await page.keyboard.type("Peer radio")
     await page.get_by_role("button", name="Save draft").click()
-    await expect(page.get_by_role("status")).to_contain_text("Saved")
+    await expect(page.get_by_role("status")).to_contain_text("Draft saved at")
     (ROOT / "var").mkdir(exist_ok=True)
     await page.screenshot(path=str(ROOT / "var" / "e2e-phone-form.png"), full_page=True)  # for a human look
 
