@@ -101,11 +101,8 @@ class Locale:
         if chosen not in i18n.LANGUAGES:
             header = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
             chosen = i18n.negotiate(header)
-        token = i18n.current_locale.set(chosen)
-        try:
+        with i18n.speaking(chosen):
             await self.app(scope, receive, send)
-        finally:
-            i18n.current_locale.reset(token)
 
 
 ERROR_TITLES = {

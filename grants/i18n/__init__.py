@@ -6,6 +6,8 @@ call gettext, both inside the request's task, so neither needs the request passe
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
@@ -37,6 +39,16 @@ def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
 
 
 _ = gettext
+
+
+@contextmanager
+def speaking(locale: str) -> Iterator[None]:
+    """Translate into `locale` for a while (a mail to someone else goes in their language)."""
+    token = current_locale.set(locale if locale in LANGUAGES else DEFAULT_LANGUAGE)
+    try:
+        yield
+    finally:
+        current_locale.reset(token)
 
 
 def negotiate(accept_language: str, *, supported: tuple[str, ...] = tuple(LANGUAGES)) -> str:

@@ -15,11 +15,9 @@ from grants.security import (
     DUMMY_HASH,
     MIN_PASSWORD_LENGTH,
     hash_password,
-    new_token,
-    token_digest,
     verify_password,
 )
-from grants.services import audit
+from grants.services import audit, tokens
 from grants.services.errors import ServiceError
 from grants.settings import Settings
 
@@ -71,12 +69,7 @@ async def sign_up(
 
 
 async def _send_token_mail(settings: Settings, user: User, *, purpose: str) -> str:
-    token = new_token()
-    ttl = VERIFY_TTL if purpose == "verify" else RESET_TTL
-    await Token.create(
-        user=user, purpose=purpose, token_hash=token_digest(token),
-        expires_at=datetime.now(UTC) + ttl,
-    )
+    token = await tokens.issue(purpose, ttl=VERIFY_TTL if purpose == "verify" else RESET_TTL, user=user)
     if purpose == "verify":
         link = f"{settings.base_url}/verify/{token}"
         subject = _("Confirm your email address")
@@ -90,11 +83,10 @@ async def _send_token_mail(settings: Settings, user: User, *, purpose: str) -> s
 
 
 async def _use_token(token: str, purpose: str) -> Token:
-    record = await Token.get_or_none(token_hash=token_digest(token), purpose=purpose)
-    if record is None or record.used_at is not None or record.expires_at < datetime.now(UTC):
+    record = await tokens.lookup(token, purpose)
+    if not tokens.is_open(record) or not await tokens.consume(record):  # type: ignore[arg-type]
         raise ServiceError(_("This link is invalid or has expired. Ask for a new one."))
-    record.used_at = datetime.now(UTC)
-    await record.save(update_fields=["used_at"])
+    assert record is not None
     return record
 
 

@@ -9,8 +9,7 @@ from tortoise.transactions import in_transaction
 from grants.i18n import gettext as _
 from grants.mail import queue_email
 from grants.models import AgeBand, Edition, Group, GroupMember, Token, User
-from grants.security import new_token, token_digest
-from grants.services import audit
+from grants.services import audit, tokens
 from grants.services.accounts import EMAIL_RE, normalise_email
 from grants.services.errors import NotFound, ServiceError
 from grants.settings import Settings
@@ -101,9 +100,7 @@ async def add_member(
 
 
 async def _send_invitation(settings: Settings, inviter: User, group: Group, member: GroupMember) -> None:
-    token = new_token()
-    await Token.create(purpose="invite", token_hash=token_digest(token), payload={"member": member.id},
-                       expires_at=datetime.now(UTC) + INVITE_TTL)
+    token = await tokens.issue("invite", ttl=INVITE_TTL, payload={"member": member.id})
     link = f"{settings.base_url}/invitations/{token}"
     await queue_email(
         to=member.invite_email,
@@ -115,9 +112,9 @@ async def _send_invitation(settings: Settings, inviter: User, group: Group, memb
 
 async def invitation(token: str) -> tuple[Token, GroupMember, Group]:
     """The open invitation behind a link, or a ServiceError when it is unknown, used or expired."""
-    record = await Token.get_or_none(token_hash=token_digest(token), purpose="invite")
+    record = await tokens.lookup(token, "invite")
     member = None
-    if record is not None and record.used_at is None and record.expires_at >= datetime.now(UTC):
+    if record is not None and tokens.is_open(record):
         member = await GroupMember.get_or_none(id=record.payload.get("member"), user=None)
     if record is None or member is None:
         raise ServiceError(_("This link is invalid or has expired. Ask for a new one."))
@@ -130,11 +127,10 @@ async def accept_invitation(user: User, token: str) -> Group:
         record, member, group = await invitation(token)
         if await GroupMember.exists(group=group, user=user):
             raise ServiceError(_("You are already a member of this group."))
+        if not await tokens.consume(record, user=user):
+            raise ServiceError(_("This link is invalid or has expired. Ask for a new one."))
         member.user = user
         await member.save(update_fields=["user_id"])
-        record.used_at = datetime.now(UTC)
-        record.user = user
-        await record.save(update_fields=["used_at", "user_id"])
         await audit.record("group.invitation_accept", actor=user, object_type="group", object_id=group.id,
                            after={"member": member.id})
     return group

@@ -3,9 +3,7 @@ and reminders, bids, the discussion after scoring, juror profiles and invitation
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -30,12 +28,10 @@ from grants.models import (
     Review,
     ReviewStatus,
     StatusChange,
-    Token,
     User,
 )
 from grants.models.review import DiscussionComment
-from grants.security import new_token, token_digest
-from grants.services import audit
+from grants.services import audit, tokens
 from grants.services.errors import NotFound, PermissionDenied, ServiceError
 from grants.services.permissions import require_organiser
 from grants.services.review import ASSIGNABLE, REVIEW_OPEN, exclusion_reason
@@ -46,16 +42,6 @@ BIDDABLE = (ApplicationStatus.SUBMITTED, *ASSIGNABLE)
 INVITE_TTL = timedelta(days=14)
 MAX_COMMENT = 5000
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-@contextlib.contextmanager
-def speaking(locale: str) -> Iterator[None]:
-    """Translate into `locale` (a mail to someone else is written in their language)."""
-    token = i18n.current_locale.set(locale if locale in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE)
-    try:
-        yield
-    finally:
-        i18n.current_locale.reset(token)
 
 
 def exclusion_message(reason: str) -> str:
@@ -257,7 +243,7 @@ async def send_reminders(user: User, edition: Edition, *, settings: Settings, ip
         pending[assignment.juror_id] = (juror, count + 1)  # type: ignore[attr-defined]
     async with in_transaction():
         for juror, count in pending.values():
-            with speaking(juror.locale):
+            with i18n.speaking(juror.locale):
                 title = edition.title.get(i18n.current_locale.get()) or edition.title.get("en", edition.slug)
                 await queue_email(
                     to=juror.email,
@@ -454,13 +440,10 @@ async def invite_juror(user: User, edition: Edition, *, panel_id: str, email: st
     if errors:
         raise ServiceError(_("Please correct the marked fields."), errors=errors)
     assert panel is not None
-    token = new_token()
     invited = await User.get_or_none(email=address)
     async with in_transaction():
-        record = await Token.create(purpose="jury_invite", token_hash=token_digest(token),
-                                    payload={"panel_id": panel.id, "email": address},
-                                    expires_at=datetime.now(UTC) + INVITE_TTL)
-        with speaking(invited.locale if invited else i18n.current_locale.get()):
+        token = await tokens.issue("jury_invite", ttl=INVITE_TTL, payload={"panel_id": panel.id, "email": address})
+        with i18n.speaking(invited.locale if invited else i18n.current_locale.get()):
             lang = i18n.current_locale.get()
             call = edition.title.get(lang) or edition.title.get("en", edition.slug)
             panel_name = panel.name.get(lang) or panel.name.get("en", panel.slug)
@@ -472,13 +455,13 @@ async def invite_juror(user: User, edition: Edition, *, panel_id: str, email: st
                        call=call, panel=panel_name, link=f"{settings.base_url}/jury/invitations/{token}"),
             )
         await audit.record("jury.invite", actor=user, object_type="panel", object_id=panel.id,
-                           after={"email": address, "token": record.id}, ip=ip)
+                           after={"email": address}, ip=ip)
     return token
 
 
 async def accept_invitation(user: User, token: str, *, ip: str = "") -> PanelMember:
     async with in_transaction():
-        record = await Token.get_or_none(token_hash=token_digest(token), purpose="jury_invite")
+        record = await tokens.lookup(token, "jury_invite")
         if record is None or record.expires_at < datetime.now(UTC):
             raise ServiceError(_("This invitation link is invalid or has expired. Ask the organisers for a new one."))
         if record.used_at is not None:
@@ -486,8 +469,7 @@ async def accept_invitation(user: User, token: str, *, ip: str = "") -> PanelMem
         panel = await Panel.get_or_none(id=record.payload.get("panel_id"))
         if panel is None:
             raise ServiceError(_("This invitation link is invalid or has expired. Ask the organisers for a new one."))
-        updated = await Token.filter(id=record.id, used_at=None).update(used_at=datetime.now(UTC), user_id=user.id)
-        if not updated:
+        if not await tokens.consume(record, user=user):
             raise ServiceError(_("This invitation has already been used. Each invitation link works only once."))
         member, created = await PanelMember.get_or_create(
             panel=panel, user=user, defaults={"accepted_at": datetime.now(UTC), "languages": [user.locale]},
