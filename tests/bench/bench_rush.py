@@ -176,7 +176,10 @@ async def run(backend: str, applicants: int, profile: str | None = None) -> dict
     launcher = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "uvicorn"] if profile else [str(ROOT / ".venv/bin/uvicorn")]
     server = subprocess.Popen(
         [*launcher, "--factory", "grants.app:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--limit-concurrency", "2000", "--backlog", "2048"],
+         "--port", str(port), "--log-level", "warning", "--limit-concurrency", "2000", "--backlog", "2048",
+         # Browsers keep connections open between log-in and the rush; with uvicorn's 5 s default
+         # the server closes them and a request can race the close (RemoteProtocolError).
+         "--timeout-keep-alive", "120"],
         env={**os.environ, **environ}, cwd=ROOT,
     )
     try:
