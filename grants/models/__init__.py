@@ -22,11 +22,20 @@ from grants.models.calls import (
     Question,
     QuestionKind,
 )
-from grants.models.review import Assignment, Bid, Conflict, CriterionScore, Review, ReviewStatus
+from grants.models.review import (
+    Assignment,
+    Bid,
+    Conflict,
+    CriterionScore,
+    DiscussionComment,
+    Review,
+    ReviewStatus,
+)
 
 __all__ = [
     "AgeBand", "Answer", "Application", "ApplicationMessage", "ApplicationStatus", "Assignment",
     "Attachment", "AuditEvent", "Award", "Bid", "Category", "Conflict", "CriterionScore",
+    "DiscussionComment",
     "Edition", "EditionRole", "EditionStatus", "Group", "GroupMember", "LoginAttempt",
     "OutboxEmail", "Panel", "PanelMember", "Programme", "Question", "QuestionKind", "Review",
     "ReviewStatus", "StatusChange", "Token", "User",

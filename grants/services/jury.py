@@ -21,6 +21,7 @@ from grants.models import (
     Category,
     Conflict,
     CriterionScore,
+    DiscussionComment,
     Edition,
     EditionStatus,
     Panel,
@@ -30,7 +31,6 @@ from grants.models import (
     StatusChange,
     User,
 )
-from grants.models.review import DiscussionComment
 from grants.services import audit, tokens
 from grants.services.errors import NotFound, PermissionDenied, ServiceError
 from grants.services.permissions import require_organiser
