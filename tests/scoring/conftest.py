@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-
-# The venv's editable install of `grants` was made while scoring/ was still empty,
-# so its import hook maps `scoring` to an empty namespace package unless the
-# repository root is on sys.path (`python -m pytest` adds it, `pytest` does not).
-# Re-running `pip install -e .` fixes the venv; this keeps the tests independent of it.
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-for _name in [m for m in sys.modules if m == "scoring" or m.startswith("scoring.")]:
-    if getattr(sys.modules[_name], "__file__", None) is None:
-        del sys.modules[_name]
 
 VALID_RUBRIC = """
 id = "mini"
