@@ -11,16 +11,12 @@ from grants.i18n import gettext as _
 from grants.security import client_ip, log_in, log_out
 from grants.services import accounts
 from grants.services.errors import ServiceError
-from grants.web.common import checked_form, current_user, form_values, redirect, render
-
-
-def safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else "/me"
+from grants.web.common import checked_form, current_user, form_values, local_path, redirect, render
 
 
 async def signup(request: Request) -> Response:
     await current_user(request)
-    next_url = safe_next(request.query_params.get("next", "/me"))
+    next_url = local_path(request.query_params.get("next", "/me"), "/me")
     if request.method == "GET":
         return render(request, "auth/signup.html", {"next": next_url})
     form = await checked_form(request)
@@ -36,12 +32,12 @@ async def signup(request: Request) -> Response:
         return render(request, "auth/signup.html", {"values": values, "errors": exc.errors, "message": exc.message, "next": next_url}, status=400)
     log_in(request, user.id)
     request.session["flash"] = _("Welcome! We sent you an email to confirm your address.")
-    return RedirectResponse(safe_next(values.get("next", next_url)), status_code=303)
+    return RedirectResponse(local_path(values.get("next", next_url), "/me"), status_code=303)
 
 
 async def login(request: Request) -> Response:
     await current_user(request)
-    next_url = safe_next(request.query_params.get("next", "/me"))
+    next_url = local_path(request.query_params.get("next", "/me"), "/me")
     if request.method == "GET":
         return render(request, "auth/login.html", {"next": next_url})
     form = await checked_form(request)
@@ -55,7 +51,7 @@ async def login(request: Request) -> Response:
         values.pop("password", None)
         return render(request, "auth/login.html", {"values": values, "message": exc.message, "next": next_url}, status=400)
     log_in(request, user.id)
-    return RedirectResponse(safe_next(values.get("next", next_url)), status_code=303)
+    return RedirectResponse(local_path(values.get("next", next_url), "/me"), status_code=303)
 
 
 async def logout(request: Request) -> Response:

@@ -94,6 +94,16 @@ def render(
     return HTMLResponse(page, status_code=status)
 
 
+def local_path(target: str, default: str = "/") -> str:
+    """`target` if it is a path on this site, else `default`: a `next=` never leads off-site.
+
+    Browsers read "//host" and "/\\host" as another host, so both are refused.
+    """
+    if target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return default
+
+
 def redirect(request: Request, name: str, **params: Any) -> RedirectResponse:
     return RedirectResponse(str(request.app.url_path_for(name, **params)), status_code=303)
 

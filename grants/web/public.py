@@ -11,7 +11,7 @@ from grants import i18n
 from grants.models import Category, Edition, EditionStatus
 from grants.services import awards
 from grants.services.permissions import edition_by_slug
-from grants.web.common import current_user, render
+from grants.web.common import current_user, local_path, render
 
 
 async def home(request: Request) -> Response:
@@ -48,10 +48,7 @@ async def choose_language(request: Request) -> Response:
     language = request.query_params.get("lang", "")
     if language in i18n.LANGUAGES:
         request.session["lang"] = language
-    target = request.query_params.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"  # never an open redirect
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(local_path(request.query_params.get("next", "/")), status_code=303)
 
 
 routes = [

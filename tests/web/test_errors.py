@@ -25,9 +25,14 @@ async def test_language_switch_is_kept_in_the_session(demo, browser):
     assert "Европейская премия" in page.text  # the edition's own Russian title
 
 
-async def test_language_switch_never_redirects_off_site(browser):
-    response = await browser.get("/language", params={"lang": "fr", "next": "//evil.example/"})
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example/", "https://evil.example/", "evil"])
+async def test_no_next_parameter_leads_off_site(demo, browser, target):
+    response = await browser.get("/language", params={"lang": "fr", "next": target})
     assert response.headers["location"] == "/"
+    await browser.page("/login")
+    response = await browser.submit("/login?next=" + target, {
+        "email": "organiser@demo.prevention-prize.eu", "password": DEMO_PASSWORD, "next": target})
+    assert response.headers["location"] == "/me"
 
 
 async def test_post_without_csrf_token_is_refused(demo, browser):
