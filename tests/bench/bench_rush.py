@@ -160,7 +160,7 @@ async def rush(client: httpx.AsyncClient, number: int, stats: Stats, payload: by
     return found.group(0) if found else None
 
 
-async def run(backend: str, applicants: int, profile: str | None = None) -> dict:
+async def run(backend: str, applicants: int, profile: str | None = None, processes: int = 1) -> dict:
     data_dir = Path(tempfile.mkdtemp(prefix=f"rush-{backend}-"))
     environ = {"GRANTS_DATA_DIR": str(data_dir), "GRANTS_SECRET_KEY": "bench", "GRANTS_SMTP_PORT": "1"}
     schema = None
@@ -171,27 +171,33 @@ async def run(backend: str, applicants: int, profile: str | None = None) -> dict
         await connection.close()
         environ["GRANTS_DATABASE_URL"] = f"{POSTGRES_URL}?schema={schema}"
     await prepare(environ, applicants)
-    port = free_port()
-    # --profile runs the server under cProfile (written when the server stops) to see where time goes.
-    launcher = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "uvicorn"] if profile else [str(ROOT / ".venv/bin/uvicorn")]
-    server = subprocess.Popen(
-        [*launcher, "--factory", "grants.app:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--limit-concurrency", "2000", "--backlog", "2048",
-         # Browsers keep connections open between log-in and the rush; with uvicorn's 5 s default
-         # the server closes them and a request can race the close (RemoteProtocolError).
-         "--timeout-keep-alive", "120"],
-        env={**os.environ, **environ}, cwd=ROOT,
-    )
+    # One uvicorn process per port, clients spread over them: what a balancer in front would do
+    # (DESIGN: one process per port rather than --workers, see uvicorn issue 3149).
+    ports = [free_port() for _ in range(processes)]
+    # --profile runs the (first) server under cProfile, written when it stops, to see where time goes.
+    servers = []
+    for index, port in enumerate(ports):
+        launcher = ([sys.executable, "-m", "cProfile", "-o", profile, "-m", "uvicorn"] if profile and index == 0
+                    else [str(ROOT / ".venv/bin/uvicorn")])
+        servers.append(subprocess.Popen(
+            [*launcher, "--factory", "grants.app:create_app", "--host", "127.0.0.1", "--port", str(port),
+             "--log-level", "warning", "--limit-concurrency", "2000", "--backlog", "2048",
+             # Browsers keep connections open between log-in and the rush; with uvicorn's 5 s default
+             # the server closes them and a request can race the close (RemoteProtocolError).
+             "--timeout-keep-alive", "120"],
+            env={**os.environ, **environ}, cwd=ROOT,
+        ))
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(base + "/", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        bases = [f"http://127.0.0.1:{port}" for port in ports]
+        for base in bases:
+            for _ in range(100):
+                try:
+                    httpx.get(base + "/", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
         limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
-        clients = [httpx.AsyncClient(base_url=base, timeout=120, limits=limits) for _ in range(applicants)]
+        clients = [httpx.AsyncClient(base_url=bases[n % len(bases)], timeout=120, limits=limits) for n in range(applicants)]
         login_stats, rush_stats = Stats(), Stats()
         gate = asyncio.Semaphore(8)
 
@@ -210,8 +216,10 @@ async def run(backend: str, applicants: int, profile: str | None = None) -> dict
         for client in clients:
             await client.aclose()
     finally:
-        server.send_signal(signal.SIGINT)  # a clean stop, so a profile gets written
-        server.wait(timeout=60)
+        for server in servers:
+            server.send_signal(signal.SIGINT)  # a clean stop, so a profile gets written
+        for server in servers:
+            server.wait(timeout=60)
     accepted = {r for r in results if isinstance(r, str)}
     errors = [r for r in results if isinstance(r, BaseException)]
     check = await verify(environ, accepted)
@@ -237,12 +245,14 @@ def main() -> int:
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--applicants", type=int, default=500)
     parser.add_argument("--profile", help="write a cProfile of the server to this file")
+    parser.add_argument("--processes", type=int, default=1, help="server processes, one per port")
     args = parser.parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     failed = False
     for backend in backends:
-        result = asyncio.run(run(backend, args.applicants, args.profile))
-        print(f"\n== deadline rush on {backend}: {result['applicants']} applicants, 1 MiB upload each ==")
+        result = asyncio.run(run(backend, args.applicants, args.profile, args.processes))
+        print(f"\n== deadline rush on {backend}: {result['applicants']} applicants, 1 MiB upload each, "
+              f"{args.processes} server process(es) ==")
         print(f"log-ins (spread, 8 at a time): {result['login_seconds']:.1f} s, {result['login_per_s']:.1f}/s, "
               f"p50 {result['login_p50'] * 1000:.0f} ms, p99 {result['login_p99'] * 1000:.0f} ms")
         print(f"rush: {result['requests']} requests in {result['rush_seconds']:.1f} s = {result['requests_per_s']:.1f} req/s; "
