@@ -114,28 +114,26 @@ ERROR_TITLES = {
 }
 
 
+async def error_page(request: Request, status: int, detail: str | None) -> Response:
+    """The one error page: a translated title for the status, and what went wrong if known."""
+    await current_user(request)
+    title = _(ERROR_TITLES.get(status, N_("Something went wrong.")))
+    return render(request, "error.html", {"status": status, "title": title, "detail": detail}, status=status)
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    await current_user(request)
     detail = exc.detail if exc.detail and exc.detail != _http_phrase(exc.status_code) else None
-    title = _(ERROR_TITLES.get(exc.status_code, N_("Something went wrong.")))
-    return render(
-        request, "error.html", {"status": exc.status_code, "title": title, "detail": detail},
-        status=exc.status_code,
-    )
+    return await error_page(request, exc.status_code, detail)
 
 
 async def service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
-    await current_user(request)
-    title = _(ERROR_TITLES.get(exc.status_code, N_("Something went wrong.")))
-    return render(
-        request, "error.html", {"status": exc.status_code, "title": title, "detail": exc.message},
-        status=exc.status_code,
-    )
+    return await error_page(request, exc.status_code, exc.message)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
+    # No database call here: the error may have come from the database itself.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     title = _("Something went wrong on our side. Your data is safe; please try again.")
     return render(request, "error.html", {"status": 500, "title": title, "detail": None}, status=500)
