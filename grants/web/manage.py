@@ -10,7 +10,7 @@ from grants.i18n import gettext as _
 from grants.i18n.labels import label
 from grants.models import Application, Assignment, Award, Conflict, Panel, StatusChange
 from grants.security import client_ip
-from grants.services import awards, jury, review, screening
+from grants.services import awards, jury, review, screening, submission
 from grants.services.errors import NotFound, ServiceError
 from grants.services.permissions import edition_by_slug, require_organiser
 from grants.web.common import (
@@ -60,8 +60,6 @@ async def screen(request: Request) -> Response:
 async def application_detail(request: Request) -> Response:
     user = await require_user(request)
     application = await screening.application_for_organiser(user, int_param(request, "application_id"))
-    from grants.services import submission
-
     return render(request, "manage/application.html", {
         "application": application, "answers": await submission.answers_by_key(application),
         "history": await StatusChange.filter(application=application).order_by("at"),
@@ -72,7 +70,8 @@ async def application_detail(request: Request) -> Response:
 async def assign(request: Request) -> Response:
     user, edition = await _edition(request)
     form = await checked_form(request)
-    panel = await Panel.get_or_none(id=int(str(form.get("panel_id", "0")) or 0) if str(form.get("panel_id", "")).isdigit() else 0, edition=edition)
+    panel_id = str(form.get("panel_id", ""))
+    panel = await Panel.get_or_none(id=int(panel_id), edition=edition) if panel_id.isdigit() else None
     if panel is None:
         raise NotFound(_("This panel does not exist."))
     try:
