@@ -106,10 +106,10 @@ async def run_assignment(user: User, edition: Edition, panel: Panel, *, ip: str 
     by_id = {a.id: a for a in applications}
     # Existing assignments are pinned (no review is lost), except pairs that became forbidden
     # since (a conflict declared or set, a language no longer read): those are dropped.
-    dropped = [a for a in existing if a.application_id in by_id  # type: ignore[attr-defined]
-               and (str(a.juror_id), by_id[a.application_id].reference) in conflicts]  # type: ignore[attr-defined]
-    pinned = {(str(a.juror_id), by_id[a.application_id].reference) for a in existing  # type: ignore[attr-defined]
-              if a.application_id in by_id and a not in dropped}  # type: ignore[attr-defined]
+    current = {(str(a.juror_id), by_id[a.application_id].reference): a  # type: ignore[attr-defined]
+               for a in existing if a.application_id in by_id}  # type: ignore[attr-defined]
+    dropped = [a for pair, a in current.items() if pair in conflicts]
+    pinned = {pair for pair in current if pair not in conflicts}
     problem = solver.Problem(
         reviews_per_application=edition.reviews_per_application,
         jurors=tuple(solver.Juror(str(m.user_id), max_load=m.max_load, min_load=m.min_load) for m in members),  # type: ignore[attr-defined]
