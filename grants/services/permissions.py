@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grants.i18n import gettext as _
-from grants.models import Application, Edition, EditionRole, GroupMember, PanelMember, User
+from grants.models import Application, Edition, EditionRole, PanelMember, User
 from grants.services.errors import NotFound, PermissionDenied
 
 
@@ -20,26 +20,23 @@ async def require_organiser(user: User | None, edition: Edition) -> None:
         raise PermissionDenied(_("Only the organisers of this call can do this."))
 
 
-async def is_group_member(user: User | None, group_id: int) -> bool:
-    return user is not None and await GroupMember.exists(user=user, group_id=group_id)
-
-
 async def is_juror(user: User | None, edition: Edition) -> bool:
     return user is not None and await PanelMember.exists(user=user, panel__edition=edition)
 
 
 async def application_for_applicant(user: User, application_id: int) -> Application:
     """An application of one of the user's groups; 404 otherwise (existence not revealed)."""
-    application = await Application.get_or_none(id=application_id).prefetch_related(
-        "edition", "group", "category"
-    )
-    if application is None or not await is_group_member(user, application.group_id):  # type: ignore[attr-defined]
+    # One query: the membership test is part of the filter, the relations come joined.
+    application = await Application.filter(id=application_id, group__members__user_id=user.id).select_related(
+        "edition", "group"
+    ).first()
+    if application is None:
         raise NotFound(_("This application does not exist or is not yours."))
     return application
 
 
 async def edition_by_slug(slug: str) -> Edition:
-    edition = await Edition.get_or_none(slug=slug).prefetch_related("programme")
+    edition = await Edition.filter(slug=slug).select_related("programme").first()
     if edition is None:
         raise NotFound(_("This call does not exist."))
     return edition

@@ -12,9 +12,10 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -29,6 +30,7 @@ from grants.models import (
     Edition,
     EditionStatus,
     Group,
+    GroupMember,
     Question,
     QuestionKind,
     StatusChange,
@@ -37,7 +39,7 @@ from grants.models import (
 from grants.services import audit, groups
 from grants.services.errors import ServiceError
 from grants.settings import Settings
-from grants.storage import LocalStorage, Readable, TooLarge
+from grants.storage import LocalStorage, TooLarge
 
 LANGUAGE_CHOICES = ("en", "fr", "ru", "de", "es", "it", "uk", "ka", "kk", "ky", "tg", "uz", "tr", "other")
 URL_RE = re.compile(r"^https?://[^\s/$.?#].[^\s]*$", re.IGNORECASE)
@@ -67,11 +69,11 @@ def word_count(text: str) -> int:
 async def allocate_reference(edition: Edition) -> str:
     """Next human reference (EPP-2027-0042); call inside a transaction.
 
-    The counter is incremented in the database (not from `edition`, which may be stale).
+    The counter is incremented in the database (not from `edition`, which may be stale), and
+    the increment takes the row's write lock, so two transactions never read the same number.
     """
     await Edition.filter(id=edition.id).update(next_reference=F("next_reference") + 1)
-    fresh = await Edition.get(id=edition.id)
-    number = fresh.next_reference - 1
+    number = (await Edition.filter(id=edition.id).values_list("next_reference", flat=True))[0] - 1
     return f"{edition.reference_prefix}-{edition.year}-{number:04d}"
 
 
@@ -89,7 +91,6 @@ async def create_draft(
     if not accepting(edition, now()):
         raise ServiceError(_("This call is not accepting applications."))
     async with in_transaction():
-        edition = await Edition.select_for_update().get(id=edition.id)
         reference = await allocate_reference(edition)
         application = await Application.create(
             edition=edition, group=group, reference=reference, title=title.strip()[:200],
@@ -177,25 +178,53 @@ async def save_project(
     return errors
 
 
-async def save_answers(user: User, application: Application, raw: dict[str, Any]) -> dict[str, str]:
-    """Save step 2 (custom questions); returns field errors keyed by question key."""
+async def questions_of(application: Application) -> list[Question]:
+    return await Question.filter(edition_id=application.edition_id).order_by("step", "position")  # type: ignore[attr-defined]
+
+
+async def save_answers(
+    user: User, application: Application, raw: dict[str, Any], questions: list[Question]
+) -> dict[str, str]:
+    """Save step 2 (the edition's `questions`); returns field errors keyed by question key.
+
+    Every typed value is stored, valid or not, so nothing is lost; the check page judges them.
+    """
     _ensure_editable(application)
-    questions = await Question.filter(edition_id=application.edition_id).exclude(kind=QuestionKind.FILE)  # type: ignore[attr-defined]
     errors: dict[str, str] = {}
-    async with in_transaction():
-        for question in questions:
-            value, error = parse_answer(question, raw.get(question.key))
-            if error:
-                errors[question.key] = error
-            await Answer.update_or_create(
-                application=application, question=question, defaults={"payload": {"value": value}}
-            )
+    payloads: dict[int, dict[str, Any]] = {}
+    for question in questions:
+        if question.kind == QuestionKind.FILE:
+            continue
+        value, error = parse_answer(question, raw.get(question.key))
+        if error:
+            errors[question.key] = error
+        payloads[question.id] = {"value": value}
+    try:
+        await _store_answers(application, payloads)
+    except IntegrityError:
+        # The same draft saved twice at once (two tabs): the other insert won; update over it.
+        await _store_answers(application, payloads)
     return errors
+
+
+async def _store_answers(application: Application, payloads: dict[int, dict[str, Any]]) -> None:
+    async with in_transaction():
+        existing = {a.question_id: a for a in await Answer.filter(application=application)}  # type: ignore[attr-defined]
+        new = []
+        for question_id, payload in payloads.items():
+            answer = existing.get(question_id)
+            if answer is None:
+                new.append(Answer(application=application, question_id=question_id, payload=payload))
+            elif answer.payload != payload:
+                answer.payload = payload
+                await answer.save(update_fields=["payload"])
+        if new:
+            await Answer.bulk_create(new)
 
 
 async def add_attachment(
     user: User, application: Application, *, settings: Settings, question: Question | None,
-    filename: str, source: Readable,
+    filename: str, source: BinaryIO,
 ) -> Attachment:
     _ensure_editable(application)
     edition: Edition = await application.edition
@@ -231,51 +260,81 @@ async def remove_attachment(user: User, application: Application, attachment_id:
     LocalStorage(settings.upload_dir).delete(attachment.stored_name)
 
 
+@dataclass
+class Content:
+    """An application's content, loaded once: what the form shows, the check judges and the hash seals."""
+
+    application: Application
+    questions: list[Question]
+    categories: list[Category]
+    answers: dict[str, Any]  # by question key
+    attachments: list[Attachment]
+
+
+async def load_content(application: Application) -> Content:
+    questions = await questions_of(application)
+    key_of = {q.id: q.key for q in questions}
+    answers = await Answer.filter(application=application)
+    return Content(
+        application=application,
+        questions=questions,
+        categories=await Category.filter(edition_id=application.edition_id).order_by("id"),  # type: ignore[attr-defined]
+        answers={key_of[a.question_id]: a.value for a in answers if a.question_id in key_of},  # type: ignore[attr-defined]
+        attachments=await Attachment.filter(application=application).order_by("id"),
+    )
+
+
 async def answers_by_key(application: Application) -> dict[str, Any]:
-    answers = await Answer.filter(application=application).prefetch_related("question")
-    return {a.question.key: a.value for a in answers}
+    return (await load_content(application)).answers
 
 
-async def submission_problems(application: Application) -> dict[str, str]:
+async def submission_problems(application: Application, content: Content | None = None) -> dict[str, str]:
     """Everything that stops a submission, keyed by field ('' for the application as a whole)."""
+    content = content or await load_content(application)
     edition: Edition = await application.edition
+    group: Group = await application.group
+    members = await GroupMember.filter(group_id=group.id).order_by("id")
+    return problems_in(content, edition, group, members)
+
+
+def problems_in(content: Content, edition: Edition, group: Group, members: list[GroupMember]) -> dict[str, str]:
+    application = content.application
     problems: dict[str, str] = {}
     if not application.title.strip():
         problems["title"] = _("Give your project a title.")
     if not application.summary.strip():
         problems["summary"] = _("Write a short summary of your project.")
-    if application.category_id is None and await Category.exists(edition=edition):  # type: ignore[attr-defined]
+    if application.category_id is None and content.categories:  # type: ignore[attr-defined]
         problems["category"] = _("Choose one of the categories.")
-    answers = await answers_by_key(application)
-    attached = {a.question_id for a in await Attachment.filter(application=application)}  # type: ignore[attr-defined]
-    for question in await Question.filter(edition=edition).order_by("step", "position"):
+    attached = {a.question_id for a in content.attachments}  # type: ignore[attr-defined]
+    for question in content.questions:
         if question.kind == QuestionKind.FILE:
             if question.required and question.id not in attached:
                 problems[question.key] = _("Attach the required file.")
             continue
-        value = answers.get(question.key)
+        value = content.answers.get(question.key)
         if question.required and value in (None, "", []):
             problems[question.key] = _("This question needs an answer.")
         elif value not in (None, "", []):
             _value, error = parse_answer(question, value if isinstance(value, (str, list)) else str(value))
             if error:
                 problems[question.key] = error
-    blockers = await groups.submission_blockers(await application.group, edition)
+    blockers = groups.blockers(group, members, edition)
     if blockers:
         problems["group"] = " ".join(blockers)
     return problems
 
 
-async def content_hash(application: Application) -> str:
-    attachments = await Attachment.filter(application=application).order_by("id")
+async def content_hash(application: Application, content: Content | None = None) -> str:
+    content = content or await load_content(application)
     canonical = {
         "reference": application.reference,
         "title": application.title,
         "summary": application.summary,
         "language": application.language,
         "category": application.category_id,  # type: ignore[attr-defined]
-        "answers": await answers_by_key(application),
-        "attachments": [a.sha256 for a in attachments],
+        "answers": content.answers,
+        "attachments": [a.sha256 for a in content.attachments],
     }
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
@@ -298,8 +357,11 @@ async def submit(
             return Receipt(current.reference, current.submitted_at, current.content_hash)
         if current.status != ApplicationStatus.DRAFT:
             raise ServiceError(_("This application has already been submitted."))
-        edition: Edition = await current.edition
-        problems = await submission_problems(current)
+        edition: Edition = await application.edition  # loaded with the application, a moment ago
+        current.edition = edition
+        current.group = await application.group
+        content = await load_content(current)
+        problems = await submission_problems(current, content)
         if problems:
             raise ServiceError(_("Your application is not complete yet: fix the points marked below."), errors=problems)
         at = now()
@@ -309,7 +371,7 @@ async def submit(
         current.status = ApplicationStatus.SUBMITTED
         current.submitted_at = at
         current.submit_key = submit_key
-        current.content_hash = await content_hash(current)
+        current.content_hash = await content_hash(current, content)
         await current.save(update_fields=["status", "submitted_at", "submit_key", "content_hash", "updated_at"])
         await StatusChange.create(application=current, from_status="draft", to_status="submitted", actor=user)
         await audit.record("application.submit", actor=user, object_type="application", object_id=current.id,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
@@ -18,10 +19,7 @@ from grants.models import (
     ApplicationMessage,
     ApplicationStatus,
     Attachment,
-    Category,
-    Edition,
     GroupMember,
-    Question,
     QuestionKind,
     StatusChange,
 )
@@ -125,16 +123,13 @@ async def start_application(request: Request) -> Response:
     return redirect(request, "edit_application", application_id=application.id, step=1)
 
 
-async def _form_context(application: Application) -> dict:
-    edition: Edition = application.edition
-    questions = await Question.filter(edition=edition).order_by("step", "position")
+def _form_context(content: submission.Content) -> dict:
+    application = content.application
     return {
-        "application": application, "edition": edition,
-        "categories": await Category.filter(edition=edition).order_by("id"),
-        "questions": [q for q in questions if q.kind != QuestionKind.FILE],
-        "file_questions": [q for q in questions if q.kind == QuestionKind.FILE],
-        "attachments": await Attachment.filter(application=application).order_by("id"),
-        "answers": await submission.answers_by_key(application),
+        "application": application, "edition": application.edition, "categories": content.categories,
+        "questions": [q for q in content.questions if q.kind != QuestionKind.FILE],
+        "file_questions": [q for q in content.questions if q.kind == QuestionKind.FILE],
+        "attachments": content.attachments, "answers": content.answers,
         "languages": submission.LANGUAGE_CHOICES, "steps": STEPS,
     }
 
@@ -153,15 +148,14 @@ async def edit_application(request: Request) -> Response:
     application = await application_for_applicant(user, int_param(request, "application_id"))
     step = int_param(request, "step")
     if step not in STEPS:
-        from starlette.exceptions import HTTPException
-
         raise HTTPException(404)
     if application.status != ApplicationStatus.DRAFT:
         return redirect(request, "receipt", application_id=application.id)
-    context = {**await _form_context(application), "step": step}
     if request.method == "GET":
+        content = await submission.load_content(application)
+        context = {**_form_context(content), "step": step}
         if step == 3:
-            context["problems"] = await submission.submission_problems(application)
+            context["problems"] = await submission.submission_problems(application, content)
             context["submit_key"] = secrets.token_urlsafe(16)
         return render(request, "apply/form.html", context)
     form = await checked_form(request)
@@ -175,21 +169,22 @@ async def edit_application(request: Request) -> Response:
             publish_consent=values.get("publish_consent") == "yes",
         )
     elif step == 2:
-        raw = {q.key: (form.getlist(q.key) if q.kind == QuestionKind.MULTI_CHOICE else values.get(q.key, "")) for q in context["questions"]}
-        errors = await submission.save_answers(user, application, raw)
-        for question in context["file_questions"]:
-            upload = form.get(question.key)
+        questions = await submission.questions_of(application)
+        raw = {q.key: (form.getlist(q.key) if q.kind == QuestionKind.MULTI_CHOICE else values.get(q.key, "")) for q in questions}
+        errors = await submission.save_answers(user, application, raw, questions)
+        for question in questions:
+            upload = form.get(question.key) if question.kind == QuestionKind.FILE else None
             if isinstance(upload, UploadFile) and upload.filename:
                 try:
                     await submission.add_attachment(user, application, settings=settings, question=question,
-                                                    filename=upload.filename, source=upload)
+                                                    filename=upload.filename, source=upload.file)
                 except ServiceError as exc:
                     errors[question.key] = exc.message
         remove = values.get("remove_attachment", "")
         if remove.isdigit():
             await submission.remove_attachment(user, application, int(remove), settings=settings)
     if errors:
-        context = {**await _form_context(application), "step": step}
+        context = {**_form_context(await submission.load_content(application)), "step": step}
         return render(request, "apply/form.html", {**context, "values": values, "errors": errors,
                                                     "message": _("Saved, but some answers need your attention.")}, status=400)
     request.session["flash"] = _("Draft saved at %(time)s.", time=clock(datetime.now(UTC), application.edition.timezone))
@@ -206,8 +201,9 @@ async def submit_application(request: Request) -> Response:
     try:
         await submission.submit(user, application, submit_key=submit_key, settings=request.app.state.settings, ip=client_ip(request))
     except ServiceError as exc:
-        context = {**await _form_context(application), "step": 3,
-                   "problems": exc.errors or await submission.submission_problems(application),
+        content = await submission.load_content(application)
+        context = {**_form_context(content), "step": 3,
+                   "problems": exc.errors or await submission.submission_problems(application, content),
                    "submit_key": secrets.token_urlsafe(16)}
         return render(request, "apply/form.html", {**context, "message": exc.message}, status=400)
     return redirect(request, "receipt", application_id=application.id)
@@ -217,12 +213,11 @@ async def submit_application(request: Request) -> Response:
 async def receipt(request: Request) -> Response:
     user = await require_user(request)
     application = await application_for_applicant(user, int_param(request, "application_id"))
+    content = await submission.load_content(application)
     return render(request, "apply/receipt.html", {
         "application": application,
         "history": await StatusChange.filter(application=application).order_by("at"),
-        "attachments": await Attachment.filter(application=application).order_by("id"),
-        "answers": await submission.answers_by_key(application),
-        "questions": await Question.filter(edition=application.edition).order_by("step", "position"),
+        "attachments": content.attachments, "answers": content.answers, "questions": content.questions,
     })
 
 
