@@ -11,15 +11,11 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 import filetype
 
 CHUNK = 256 * 1024
-
-
-class Readable(Protocol):
-    async def read(self, size: int = -1) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -34,41 +30,37 @@ class TooLarge(Exception):
     pass
 
 
-def _flush_and_sync(out: BinaryIO) -> None:
-    out.flush()
-    os.fsync(out.fileno())
-
-
 class LocalStorage:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
 
-    async def save(self, source: Readable, *, max_bytes: int) -> StoredFile:
-        """Stream to a temporary file, fsync, then rename into place (never half-written)."""
+    async def save(self, source: BinaryIO, *, max_bytes: int) -> StoredFile:
+        """Copy to a temporary file, fsync, then rename into place (never half-written)."""
+        # The whole copy runs in one worker thread: reads, hashing and writes release the GIL,
+        # an fsync can take tens of milliseconds, and a busy event loop makes every extra hop
+        # between loop and thread cost a full turn of the loop.
+        return await asyncio.to_thread(self._save, source, max_bytes)
+
+    def _save(self, source: BinaryIO, max_bytes: int) -> StoredFile:
         name = secrets.token_hex(16)
-        final = self.root / name
         temporary = self.root / f".{name}.part"
         digest = hashlib.sha256()
         size = 0
         head = b""
-        # Disk writes and fsync run in a thread: an fsync can take tens of milliseconds and
-        # must not stall every other request on the event loop.
         try:
-            out = await asyncio.to_thread(open, temporary, "wb")
-            try:
-                while chunk := await source.read(CHUNK):
+            with open(temporary, "wb") as out:
+                while chunk := source.read(CHUNK):
                     size += len(chunk)
                     if size > max_bytes:
                         raise TooLarge()
                     if len(head) < 8192:
                         head += chunk[: 8192 - len(head)]
                     digest.update(chunk)
-                    await asyncio.to_thread(out.write, chunk)
-                await asyncio.to_thread(_flush_and_sync, out)
-            finally:
-                await asyncio.to_thread(out.close)
-            await asyncio.to_thread(os.replace, temporary, final)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, self.root / name)
         finally:
             temporary.unlink(missing_ok=True)
         kind = filetype.guess(head)
