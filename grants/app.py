@@ -23,7 +23,7 @@ from grants.i18n.labels import N_
 from grants.services.errors import ServiceError
 from grants.settings import Settings, load_settings
 from grants.web import apply, auth, jury, manage, public
-from grants.web.common import TEMPLATE_DIR, build_templates, current_user, render
+from grants.web.common import TEMPLATE_DIR, build_templates, current_user, render, route_index
 
 log = logging.getLogger(__name__)
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
@@ -199,4 +199,5 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     )
     app.state.settings = settings
     app.state.templates = build_templates()
+    app.state.route_by_name = route_index(app.routes)
     return app

@@ -12,10 +12,12 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import jinja2
+from starlette.applications import Starlette
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute
 
 from grants import i18n
 from grants.i18n import gettext as _
@@ -86,7 +88,7 @@ def render(
         csrf_field=CSRF_FIELD,
         csrf_token=csrf_token(request) if has_session else "",
         flash=request.session.pop("flash", None) if has_session else None,
-        url=lambda name, **params: str(request.app.url_path_for(name, **params)),
+        url=lambda name, **params: url_for(request.app, name, **params),
         lang=i18n.current_locale.get(),
         ui_languages=i18n.LANGUAGES,
         **{"errors": {}, "values": {}, "message": None, **(context or {})},
@@ -104,8 +106,26 @@ def local_path(target: str, default: str = "/") -> str:
     return default
 
 
+def route_index(routes: list[BaseRoute]) -> dict[str, BaseRoute]:
+    """Named routes by name, for `url_for`; a name used twice is left to Starlette's lookup."""
+    named = [route for route in routes if getattr(route, "name", None)]
+    names = [route.name for route in named]  # type: ignore[attr-defined]
+    return {route.name: route for route in named if names.count(route.name) == 1}  # type: ignore[attr-defined]
+
+
+def url_for(app: Starlette, name: str, **params: Any) -> str:
+    """The path of a named route.
+
+    Starlette's own lookup tries the routes one by one (about a hundred here, for each of a
+    page's dozen links: a tenth of a page's rendering time); the index built by `create_app`
+    makes it one dictionary lookup.
+    """
+    route = app.state.route_by_name.get(name)
+    return str((route or app).url_path_for(name, **params))
+
+
 def redirect(request: Request, name: str, **params: Any) -> RedirectResponse:
-    return RedirectResponse(str(request.app.url_path_for(name, **params)), status_code=303)
+    return RedirectResponse(url_for(request.app, name, **params), status_code=303)
 
 
 async def checked_form(request: Request) -> FormData:
