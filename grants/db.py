@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.migrations.api import migrate as tortoise_migrate
 
@@ -22,10 +23,12 @@ MODEL_MODULES = [
 
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     url = settings.resolved_database_url
+    connection: str | dict[str, Any] = url
     if url.startswith("sqlite://"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        connection = {**expand_db_url(url), "engine": "grants.sqlite"}  # BEGIN IMMEDIATE, see grants/sqlite.py
     return {
-        "connections": {"default": url},
+        "connections": {"default": connection},
         "apps": {
             "grants": {
                 "models": MODEL_MODULES,
