@@ -23,6 +23,9 @@ async def queue_email(*, to: str, subject: str, body: str) -> OutboxEmail:
     return await OutboxEmail.create(to=to, subject=subject, body=body)
 
 
+CLAIM_LEASE = timedelta(minutes=10)
+
+
 def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 30 * 2**attempts))
 
@@ -37,6 +40,14 @@ async def send_pending(settings: Settings, *, limit: int = 50) -> int:
     )
     delivered = 0
     for mail in due:
+        # Claim the mail before sending: with several server processes (or `grants outbox send`
+        # beside them) each sender loop sees the same due mail; only the one whose update
+        # matches sends it. The claim lapses after CLAIM_LEASE if that sender dies mid-send.
+        claimed = await OutboxEmail.filter(id=mail.id, sent_at=None, attempts=mail.attempts).update(
+            attempts=mail.attempts + 1, send_after=now + CLAIM_LEASE)
+        if not claimed:
+            continue
+        mail.attempts += 1
         message = EmailMessage()
         message["From"] = settings.mail_from
         message["To"] = mail.to
@@ -47,15 +58,13 @@ async def send_pending(settings: Settings, *, limit: int = 50) -> int:
                 message, hostname=settings.smtp_host, port=settings.smtp_port, timeout=10
             )
         except (aiosmtplib.SMTPException, OSError) as exc:
-            mail.attempts += 1
             mail.last_error = str(exc)[:500]
             mail.send_after = now + _backoff(mail.attempts)
-            await mail.save(update_fields=["attempts", "last_error", "send_after"])
+            await mail.save(update_fields=["last_error", "send_after"])
             log.warning("mail %s to %s not sent: %s", mail.id, mail.to, exc)
             continue
         mail.sent_at = datetime.now(UTC)
-        mail.attempts += 1
-        await mail.save(update_fields=["sent_at", "attempts"])
+        await mail.save(update_fields=["sent_at"])
         delivered += 1
     return delivered
 

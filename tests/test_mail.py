@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from grants.mail import queue_email, send_pending
@@ -25,3 +26,16 @@ async def test_mail_waits_in_the_outbox_while_smtp_is_down_then_arrives(settings
     [received] = smtp.to("alice@example.org")
     assert received["Subject"] == "Receipt EPP-2027-0001"
     assert await send_pending(settings) == 0  # sent once, never twice
+
+
+async def test_two_senders_at_once_deliver_each_mail_once(settings, smtp):
+    """Several server processes each run a sender loop; a mail is claimed before it is sent."""
+    for number in range(5):
+        await queue_email(to=f"member{number}@example.org", subject=f"Invitation {number}", body="Join us.")
+
+    first, second = await asyncio.gather(send_pending(settings), send_pending(settings))
+
+    assert first + second == 5
+    for number in range(5):
+        assert len(smtp.to(f"member{number}@example.org")) == 1
+    assert await OutboxEmail.filter(sent_at=None).count() == 0
