@@ -24,13 +24,18 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any, Protocol
 
 import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).parent))
+
+from lean_client import LeanClient, Response  # noqa: E402
 
 from grants import db  # noqa: E402
 from grants.demo import load_demo  # noqa: E402
@@ -50,6 +55,12 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc), to show where the machine's time goes."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -102,15 +113,18 @@ async def verify(environ: dict[str, str], accepted: set[str]) -> dict[str, int]:
 class Stats:
     def __init__(self) -> None:
         self.latencies: list[float] = []
+        self.by_step: dict[str, list[float]] = {}
         self.status: dict[int, int] = {}
 
-    def record(self, started: float, response: httpx.Response) -> httpx.Response:
-        self.latencies.append(time.perf_counter() - started)
+    def record(self, started: float, response: Response, step: str = "") -> Response:
+        latency = time.perf_counter() - started
+        self.latencies.append(latency)
+        self.by_step.setdefault(step, []).append(latency)
         self.status[response.status_code] = self.status.get(response.status_code, 0) + 1
         return response
 
 
-async def log_in(client: httpx.AsyncClient, number: int, stats: Stats) -> None:
+async def log_in(client: LeanClient, number: int, stats: Stats) -> None:
     page = await client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     started = time.perf_counter()
@@ -121,43 +135,63 @@ def token_of(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
-async def rush(client: httpx.AsyncClient, number: int, stats: Stats, payload: bytes) -> str | None:
-    """One applicant's last minutes; returns the reference when the submission was accepted."""
-    async def post(url: str, data: dict, files=None) -> httpx.Response:
-        started = time.perf_counter()
-        return stats.record(started, await client.post(url, data=data, files=files))
+class Client(Protocol):
+    """What the flow needs of a client: LeanClient over sockets, httpx in process (flow_cost.py)."""
 
-    page = await client.get("/calls/epp-2027/apply")
+    async def get(self, path: str) -> Any: ...
+    async def post(self, path: str, data: dict[str, str] | None = None, files: Any = None) -> Any: ...
+
+
+Timed = Callable[[str, Awaitable[Any]], Awaitable[Any]]
+
+
+async def rush_steps(client: Client, number: int, payload: bytes, timed: Timed) -> str | None:
+    """One applicant's last minutes, every request passed through `timed` with its step's name;
+    returns the reference when the submission was accepted."""
+    page = await timed("GET apply", client.get("/calls/epp-2027/apply"))
     token = token_of(page.text)
     group_id = re.search(r'<option value="(\d+)"', page.text).group(1)
-    response = await post("/calls/epp-2027/apply", {"csrf_token": token, "group_id": group_id, "title": f"Rush {number}", "language": "en"})
+    response = await timed("POST apply (new draft)", client.post("/calls/epp-2027/apply", data={
+        "csrf_token": token, "group_id": group_id, "title": f"Rush {number}", "language": "en"}))
     if response.status_code != 303:
         return None
     step1 = response.headers["location"]
     application_id = step1.split("/")[2]
-    form = await client.get(step1)
+    form = await timed("GET step 1", client.get(step1))
     category = re.search(r'<select id="category".*?<option value="(\d+)"', form.text, re.S).group(1)
-    response = await post(step1, {"csrf_token": token, "title": f"Rush {number}", "summary": "We run peer talks.",
-                                  "language": "en", "category": category, "go": "next"})
+    response = await timed("POST step 1", client.post(step1, data={
+        "csrf_token": token, "title": f"Rush {number}", "summary": "We run peer talks.",
+        "language": "en", "category": category, "go": "next"}))
     if response.status_code != 303:
         return None
     step2 = f"/applications/{application_id}/step/2"
     answers = {"csrf_token": token, "needs": "A survey.", "youth_role": "We lead.", "participants": "20",
                "approach": "peer", "go": "next"}
-    response = await post(step2, answers, files={"workplan": (f"plan{number}.pdf", payload, "application/pdf")})
+    response = await timed("POST step 2 (1 MiB upload)", client.post(
+        step2, data=answers, files={"workplan": (f"plan{number}.pdf", payload, "application/pdf")}))
     if response.status_code != 303:
         return None
-    started = time.perf_counter()
-    check = stats.record(started, await client.get(f"/applications/{application_id}/step/3"))
+    check = await timed("GET step 3 (check)", client.get(f"/applications/{application_id}/step/3"))
     match = re.search(r'name="submit_key" value="([^"]+)"', check.text)
     if not match:
         return None
-    response = await post(f"/applications/{application_id}/submit", {"csrf_token": token, "submit_key": match.group(1)})
+    response = await timed("POST submit", client.post(f"/applications/{application_id}/submit", data={
+        "csrf_token": token, "submit_key": match.group(1)}))
     if response.status_code != 303:
         return None
-    receipt = await client.get(response.headers["location"])
+    receipt = await timed("GET receipt", client.get(response.headers["location"]))
     found = re.search(r"EPP-2027-\d{4}", receipt.text)
     return found.group(0) if found else None
+
+
+async def rush(client: LeanClient, number: int, stats: Stats, payload: bytes) -> str | None:
+    async def timed(step: str, call: Awaitable[Response]) -> Response:
+        started = time.perf_counter()
+        response = await call
+        stats.record(started, response, step)
+        return response
+
+    return await rush_steps(client, number, payload, timed)
 
 
 async def run(backend: str, applicants: int, profile: str | None = None, processes: int = 1) -> dict:
@@ -196,8 +230,8 @@ async def run(backend: str, applicants: int, profile: str | None = None, process
                     break
                 except httpx.HTTPError:
                     time.sleep(0.1)
-        limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
-        clients = [httpx.AsyncClient(base_url=bases[n % len(bases)], timeout=120, limits=limits) for n in range(applicants)]
+        # One keep-alive connection per applicant, as a browser would hold.
+        clients = [LeanClient("127.0.0.1", ports[n % len(ports)]) for n in range(applicants)]
         login_stats, rush_stats = Stats(), Stats()
         gate = asyncio.Semaphore(8)
 
@@ -210,9 +244,13 @@ async def run(backend: str, applicants: int, profile: str | None = None, process
         login_seconds = time.perf_counter() - started
 
         payload = b"%PDF-1.4\n" + os.urandom(FILE_BYTES - 9)
+        server_cpu_before = sum(cpu_seconds(server.pid) for server in servers)
+        client_cpu_before = sum(os.times()[:2])
         started = time.perf_counter()
         results = await asyncio.gather(*(rush(clients[n], n, rush_stats, payload) for n in range(applicants)), return_exceptions=True)
         rush_seconds = time.perf_counter() - started
+        server_cpu = sum(cpu_seconds(server.pid) for server in servers) - server_cpu_before
+        client_cpu = sum(os.times()[:2]) - client_cpu_before
         for client in clients:
             await client.aclose()
     finally:
@@ -232,8 +270,10 @@ async def run(backend: str, applicants: int, profile: str | None = None, process
         "backend": backend, "applicants": applicants,
         "login_seconds": login_seconds, "login_per_s": applicants / login_seconds,
         "login_p50": percentile(login_stats.latencies, 0.5), "login_p99": percentile(login_stats.latencies, 0.99),
-        "rush_seconds": rush_seconds, "requests": len(latencies), "requests_per_s": len(latencies) / rush_seconds,
+        "rush_seconds": rush_seconds, "server_cpu_ms_per_flow": 1000 * server_cpu / applicants,
+        "client_cpu_ms_per_flow": 1000 * client_cpu / applicants, "requests": len(latencies), "requests_per_s": len(latencies) / rush_seconds,
         "p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99), "max": max(latencies),
+        "by_step": {step: (percentile(values, 0.5), percentile(values, 0.99)) for step, values in rush_stats.by_step.items()},
         "mean": statistics.fmean(latencies), "status": rush_stats.status, "client_errors": len(errors),
         "5xx": sum(n for code, n in rush_stats.status.items() if code >= 500), **check,
         "error_kinds": sorted({f"{type(e).__name__}: {e}"[:200] for e in errors}),
@@ -257,6 +297,10 @@ def main() -> int:
               f"p50 {result['login_p50'] * 1000:.0f} ms, p99 {result['login_p99'] * 1000:.0f} ms")
         print(f"rush: {result['requests']} requests in {result['rush_seconds']:.1f} s = {result['requests_per_s']:.1f} req/s; "
               f"latency p50 {result['p50'] * 1000:.0f} ms, p99 {result['p99'] * 1000:.0f} ms, max {result['max'] * 1000:.0f} ms")
+        print(f"CPU per applicant's flow (user + system): server {result['server_cpu_ms_per_flow']:.1f} ms, "
+              f"load generator {result['client_cpu_ms_per_flow']:.1f} ms, on {os.cpu_count()} cores")
+        for step, (p50, p99) in result["by_step"].items():
+            print(f"  {step:<28} p50 {p50 * 1000:>6.0f} ms  p99 {p99 * 1000:>6.0f} ms")
         print(f"status codes: {result['status']}; client errors: {result['client_errors']} {result['error_kinds']}")
         print(f"database check: {result['submitted_in_db']} submitted, {result['accepted_by_http']} receipts, "
               f"lost {result['lost']}, half-written {result['half_written']}, .part files left {result['part_files_left']}")
