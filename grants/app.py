@@ -23,6 +23,7 @@ from grants.i18n.labels import N_
 from grants.services.errors import ServiceError
 from grants.settings import Settings, load_settings
 from grants.web import apply, auth, jury, manage, public
+from grants.web.admission import Admission
 from grants.web.common import TEMPLATE_DIR, build_templates, current_user, render, route_index
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     middleware = [
         Middleware(SecurityHeaders),
         Middleware(BodySizeLimit, max_bytes=settings.max_request_mb * 1024 * 1024),
+        Middleware(Admission, limit=settings.requests_at_once),
         Middleware(
             SessionMiddleware,
             secret_key=settings.secret_key,

@@ -30,6 +30,8 @@ class Settings:
     languages: tuple[str, ...] = ("en", "fr", "ru")
     default_language: str = "en"
     max_request_mb: int = 60
+    # Requests worked on at once per process, the rest wait in line (grants/web/admission.py); 0: no line.
+    requests_at_once: int = 16
     login_attempts_per_account: int = 5
     login_attempts_per_ip: int = 30
     login_window_seconds: int = 900
@@ -79,4 +81,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         smtp_host=env.get("GRANTS_SMTP_HOST", "127.0.0.1"),
         smtp_port=int(env.get("GRANTS_SMTP_PORT", "8025")),
         mail_from=env.get("GRANTS_MAIL_FROM", Settings.mail_from),
+        requests_at_once=int(env.get("GRANTS_REQUESTS_AT_ONCE", str(Settings.requests_at_once))),
     )
