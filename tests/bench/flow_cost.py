@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
 import re
 import statistics
@@ -51,7 +52,7 @@ def count_queries(counter: list[int]) -> None:
             setattr(client_class, name, counted)
 
 
-async def run(backend: str, applicants: int) -> None:
+async def run(backend: str, applicants: int, profile: str | None = None) -> None:
     data_dir = Path(tempfile.mkdtemp(prefix=f"flow-{backend}-"))
     environ = {"GRANTS_DATA_DIR": str(data_dir), "GRANTS_SECRET_KEY": "bench", "GRANTS_SMTP_PORT": "1"}
     schema = None
@@ -69,13 +70,20 @@ async def run(backend: str, applicants: int) -> None:
     millis: dict[str, list[float]] = defaultdict(list)
     cpu_millis: dict[str, list[float]] = defaultdict(list)
     server_cpu = [0.0]
+    # --profile: cProfile of the app's calls only (one request at a time, so nothing else interleaves).
+    profiler = cProfile.Profile() if profile else None
 
     async def measured_app(scope, receive, send):
         # Only the app's own CPU: the httpx client runs in this process too, outside this call.
         started = time.process_time()
+        profiling = profiler and scope["method"] == "POST" and scope["path"].endswith(os.environ.get("PROFILE_PATH", ""))
+        if profiling:
+            profiler.enable()
         try:
             await app(scope, receive, send)
         finally:
+            if profiling:
+                profiler.disable()
             server_cpu[0] += time.process_time() - started
 
     async def timed(step: str, call):
@@ -101,6 +109,8 @@ async def run(backend: str, applicants: int) -> None:
         connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://"))
         await connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await connection.close()
+    if profiler:
+        profiler.dump_stats(profile)
 
     print(f"\n== one applicant's flow on {backend}, mean of {applicants} (in process, no sockets) ==")
     # Wall time includes the client and waiting (fsync, the SQLite thread); the app's CPU time is what
@@ -121,8 +131,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--applicants", type=int, default=50)
+    parser.add_argument("--profile", help="write a cProfile of the app's work to this file")
     args = parser.parse_args()
-    asyncio.run(run(args.backend, args.applicants))
+    asyncio.run(run(args.backend, args.applicants, args.profile))
 
 
 if __name__ == "__main__":
