@@ -9,6 +9,7 @@ from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.migrations.api import migrate as tortoise_migrate
 
+from grants.services.submission import forget_forms
 from grants.settings import Settings, load_settings
 
 MODEL_MODULES = [
@@ -50,6 +51,7 @@ async def open_database(settings: Settings) -> None:
     # Tortoise caches SQL per (connection name, table), not per dialect: opening another
     # backend in the same process (the test suite does) must not reuse SQLite's "?" SQL.
     EXECUTOR_CACHE.clear()
+    forget_forms()
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
 
 

@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -167,8 +166,8 @@ async def save_project(
     else:
         errors["language"] = _("Choose the language you write in.")
     if category_id:
-        category = await Category.get_or_none(id=int(category_id) if category_id.isdigit() else 0,
-                                              edition_id=application.edition_id)  # type: ignore[attr-defined]
+        categories = (await form_of(await application.edition)).categories
+        category = next((c for c in categories if str(c.id) == category_id), None)
         if category is None:
             errors["category"] = _("Choose one of the categories.")
         else:
@@ -178,8 +177,42 @@ async def save_project(
     return errors
 
 
+@dataclass(frozen=True)
+class EditionForm:
+    """An edition's form: its questions (in order of step and position) and categories."""
+
+    questions: list[Question]
+    categories: list[Category]
+
+
+_forms: dict[int, tuple[int, EditionForm]] = {}  # edition id: (form_version, form)
+
+
+async def form_of(edition: Edition) -> EditionForm:
+    """The edition's form, read once per process and form_version.
+
+    Why: every step of every applicant needs it, it changes rarely (saving or deleting a question
+    or category raises the edition's form_version), and the edition row, read anyway with the
+    application, says whether the copy in memory is current.
+    """
+    cached = _forms.get(edition.id)
+    if cached is not None and cached[0] == edition.form_version:
+        return cached[1]
+    form = EditionForm(
+        questions=await Question.filter(edition_id=edition.id).order_by("step", "position"),
+        categories=await Category.filter(edition_id=edition.id).order_by("id"),
+    )
+    _forms[edition.id] = (edition.form_version, form)
+    return form
+
+
+def forget_forms() -> None:
+    """Drop the forms kept in memory (another database was opened: its ids mean other things)."""
+    _forms.clear()
+
+
 async def questions_of(application: Application) -> list[Question]:
-    return await Question.filter(edition_id=application.edition_id).order_by("step", "position")  # type: ignore[attr-defined]
+    return (await form_of(await application.edition)).questions
 
 
 async def save_answers(
@@ -199,27 +232,13 @@ async def save_answers(
         if error:
             errors[question.key] = error
         payloads[question.id] = {"value": value}
-    try:
-        await _store_answers(application, payloads)
-    except IntegrityError:
-        # The same draft saved twice at once (two tabs): the other insert won; update over it.
-        await _store_answers(application, payloads)
+    # One statement, insert or update: atomic on its own, and two tabs saving at once cannot clash.
+    await Answer.bulk_create(
+        [Answer(application=application, question_id=question_id, payload=payload)
+         for question_id, payload in payloads.items()],
+        on_conflict=["application_id", "question_id"], update_fields=["payload"],
+    )
     return errors
-
-
-async def _store_answers(application: Application, payloads: dict[int, dict[str, Any]]) -> None:
-    async with in_transaction():
-        existing = {a.question_id: a for a in await Answer.filter(application=application)}  # type: ignore[attr-defined]
-        new = []
-        for question_id, payload in payloads.items():
-            answer = existing.get(question_id)
-            if answer is None:
-                new.append(Answer(application=application, question_id=question_id, payload=payload))
-            elif answer.payload != payload:
-                answer.payload = payload
-                await answer.save(update_fields=["payload"])
-        if new:
-            await Answer.bulk_create(new)
 
 
 async def add_attachment(
@@ -272,13 +291,13 @@ class Content:
 
 
 async def load_content(application: Application) -> Content:
-    questions = await questions_of(application)
-    key_of = {q.id: q.key for q in questions}
+    form = await form_of(await application.edition)
+    key_of = {q.id: q.key for q in form.questions}
     answers = await Answer.filter(application=application)
     return Content(
         application=application,
-        questions=questions,
-        categories=await Category.filter(edition_id=application.edition_id).order_by("id"),  # type: ignore[attr-defined]
+        questions=form.questions,
+        categories=form.categories,
         answers={key_of[a.question_id]: a.value for a in answers if a.question_id in key_of},  # type: ignore[attr-defined]
         attachments=await Attachment.filter(application=application).order_by("id"),
     )

@@ -130,3 +130,21 @@ async def test_a_draft_needs_a_title_a_language_and_an_open_call(call):
     with pytest.raises(ServiceError, match="not accepting applications"):
         await submission.create_draft(call.user, edition=call.edition, group=call.group, title="Late", language="en")
     assert await Application.all().count() == 0
+
+
+async def test_saving_answers_again_updates_them_in_place_even_from_two_tabs_at_once(call):
+    from grants.models import Answer, Question
+
+    needs = await Question.create(edition=call.edition, key="needs", step=2, kind=QuestionKind.LONG_TEXT,
+                                  label={"en": "Needs"})
+    count = await Question.create(edition=call.edition, key="count", step=2, kind=QuestionKind.NUMBER,
+                                  label={"en": "Count"})
+    draft = await submission.create_draft(call.user, edition=call.edition, group=call.group, title="T", language="en")
+    questions = await submission.questions_of(draft)
+    assert await submission.save_answers(call.user, draft, {"needs": "A survey", "count": "x"}, questions) == {
+        "count": NUMBER_ERROR}  # kept although wrong, so nothing typed is lost
+    await asyncio.gather(*(submission.save_answers(call.user, draft, {"needs": f"Tab {n}", "count": "12"}, questions)
+                           for n in range(2)))
+    answers = {a.question_id: a.value for a in await Answer.filter(application=draft)}
+    assert answers[count.id] == 12 and answers[needs.id] in {"Tab 0", "Tab 1"}
+    assert await Answer.filter(application=draft).count() == 2
