@@ -1,0 +1,69 @@
+"""Two server processes on one SQLite file: write transactions wait for each other, never fail."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from tortoise.backends.sqlite.client import SqliteClient
+from tortoise.context import TortoiseContext
+from tortoise.exceptions import OperationalError, TransactionManagementError
+
+from grants.sqlite import ImmediateSqliteClient
+
+
+async def read_then_write(client: SqliteClient, name: str, started: asyncio.Event | None, go: asyncio.Event | None) -> None:
+    """A transaction that reads first and writes later, as `submit` does (check, then update)."""
+    async with client._in_transaction() as connection:
+        await connection.execute_query("SELECT COUNT(*) FROM counter")
+        if started:
+            started.set()
+        if go:
+            await go.wait()
+        await connection.execute_query("UPDATE counter SET n = n + 1")
+        await connection.execute_query("INSERT INTO log (name) VALUES (?)", [name])
+
+
+async def two_processes(client_class: type[SqliteClient], path: str) -> tuple[SqliteClient, SqliteClient]:
+    # Two clients, two connections: what two uvicorn processes on one database file have.
+    first = client_class(file_path=path, connection_name="first", busy_timeout=5000)
+    second = client_class(file_path=path, connection_name="second", busy_timeout=5000)
+    for client in (first, second):
+        await client.create_connection(with_db=True)
+    await first.execute_script("CREATE TABLE counter (n INTEGER); INSERT INTO counter VALUES (0);"
+                               "CREATE TABLE log (name TEXT);")
+    return first, second
+
+
+async def interleave(first: SqliteClient, second: SqliteClient) -> None:
+    """The first reads; the second starts meanwhile; then the first writes and commits."""
+    async with TortoiseContext():  # transactions register their connection in a Tortoise context
+        first_read, first_may_write = asyncio.Event(), asyncio.Event()
+        first_done = asyncio.create_task(read_then_write(first, "first", first_read, first_may_write))
+        await asyncio.wait_for(first_read.wait(), timeout=5)
+        second_done = asyncio.create_task(read_then_write(second, "second", None, None))
+        await asyncio.sleep(0.05)  # the second is now waiting at BEGIN (or, deferred, has read)
+        first_may_write.set()
+        await asyncio.wait_for(asyncio.gather(first_done, second_done), timeout=10)
+
+
+async def test_interleaved_write_transactions_of_two_processes_both_commit(tmp_path):
+    first, second = await two_processes(ImmediateSqliteClient, str(tmp_path / "db.sqlite3"))
+    try:
+        await interleave(first, second)
+        assert (await first.execute_query_dict("SELECT n FROM counter")) == [{"n": 2}]
+        assert [row["name"] for row in await second.execute_query_dict("SELECT name FROM log")] == ["first", "second"]
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_without_begin_immediate_the_same_interleaving_fails(tmp_path):
+    """Why grants.sqlite exists: a deferred BEGIN cannot wait for the lock once it has read."""
+    first, second = await two_processes(SqliteClient, str(tmp_path / "db.sqlite3"))
+    try:
+        with pytest.raises((OperationalError, TransactionManagementError), match="locked"):
+            await interleave(first, second)
+    finally:
+        await first.close()
+        await second.close()
