@@ -30,7 +30,8 @@ test: $(STAMP) compile
 bench: $(STAMP) compile
 	$(BIN)/python tests/bench/bench_scoring.py
 	$(BIN)/python tests/bench/bench_assignment.py
-	$(BIN)/python tests/bench/bench_rush.py --backend both --applicants 500
+	$(BIN)/python tests/bench/flow_cost.py --applicants 50
+	$(BIN)/python tests/bench/bench_rush.py --backend both --applicants 500 --processes 2
 
 e2e: $(STAMP) compile
 	$(BIN)/python -m pytest -q -m e2e tests/e2e

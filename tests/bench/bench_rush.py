@@ -1,9 +1,12 @@
 """Deadline rush: 500 applicants save a draft and submit with a 1 MiB file, all at once.
 
-Run: `.venv/bin/python tests/bench/bench_rush.py [--backend sqlite|postgres|both] [--applicants N]`.
-A real uvicorn server on loopback, a real database. Log-ins happen first, spread out (argon2id
-costs CPU by design), and are reported separately; the latency target applies to the rush:
-create draft, save step 1, save step 2 with the upload, open the check page, submit.
+Run: `.venv/bin/python tests/bench/bench_rush.py [--backend sqlite|postgres|both] [--applicants N]
+[--processes P]`. Real uvicorn servers on loopback (one per port, clients spread over them), a real
+database. Log-ins happen first, spread out (argon2id costs CPU by design), and are reported
+separately. Then every applicant starts at the same instant and, with no pause, makes the eight
+requests a browser makes: open the call's apply page, create the draft, open and save step 1,
+save step 2 with the upload, open the check page, submit, open the receipt. All eight are
+timed, per step too; the server's and the load generator's CPU per flow show where time goes.
 Afterwards the database is checked: every accepted submission is complete (status, content
 hash recomputed, attachment on disk with the recorded size and SHA-256).
 Targets: 0 lost or half-written submissions, 0 responses 5xx, p99 < 2 s on SQLite.

@@ -37,13 +37,19 @@ QUERY_METHODS = ("execute_query", "execute_query_dict", "execute_insert", "execu
 
 
 def count_queries(counter: list[int]) -> None:
-    """Wrap every Tortoise client's statement methods so each statement bumps `counter`."""
-    from tortoise.backends.asyncpg.client import AsyncpgDBClient
-    from tortoise.backends.sqlite.client import SqliteClient
+    """Wrap every Tortoise client's statement methods so each statement bumps `counter`.
 
-    for client_class in (SqliteClient, AsyncpgDBClient):
+    Transactions run on wrapper classes that override some methods; each method is wrapped in
+    the class that defines it, so every statement counts once.
+    """
+    from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
+    from tortoise.backends.sqlite.client import SqliteClient, SqliteTransactionWrapper
+
+    for client_class in (SqliteClient, SqliteTransactionWrapper, AsyncpgDBClient, TransactionWrapper):
         for name in QUERY_METHODS:
-            original = getattr(client_class, name)
+            if name not in vars(client_class):
+                continue
+            original = vars(client_class)[name]
 
             async def counted(self, *args, __original=original, **kwargs):
                 counter[0] += 1
