@@ -379,14 +379,15 @@ async def submit(
         edition: Edition = await application.edition  # loaded with the application, a moment ago
         current.edition = edition
         current.group = await application.group
-        content = await load_content(current)
-        problems = await submission_problems(current, content)
-        if problems:
-            raise ServiceError(_("Your application is not complete yet: fix the points marked below."), errors=problems)
+        # The deadline first: after it, fixing the points the check would list cannot help.
         at = now()
         if not accepting(edition, at):
             raise ServiceError(_("The deadline has passed: applications closed on %(when)s. Your draft is kept.",
                                  when=in_zone(edition.closes_at, edition.timezone)))
+        content = await load_content(current)
+        problems = await submission_problems(current, content)
+        if problems:
+            raise ServiceError(_("Your application is not complete yet: fix the points marked below."), errors=problems)
         current.status = ApplicationStatus.SUBMITTED
         current.submitted_at = at
         current.submit_key = submit_key

@@ -365,6 +365,23 @@ async def test_the_deadline_is_judged_by_the_server_clock(alice, settings):
     assert on_time.status == "submitted"
 
 
+async def test_a_late_and_incomplete_application_is_told_about_the_deadline_not_the_gaps(alice):
+    application = await start(alice, "Late and unfinished")
+    await fill(alice, application)
+    key = await submit_key(alice, application)  # the check page, open in a tab while...
+    await alice.submit(f"/applications/{application.id}/step/1", {  # ...another tab empties a field
+        "title": "Late and unfinished", "summary": "", "language": "en", "go": "save"})
+    assert (await Application.get(id=application.id)).summary == ""
+    edition = await set_deadline(datetime.now(UTC) - timedelta(seconds=1))
+    response = await alice.submit(f"/applications/{application.id}/submit", {"submit_key": key})
+    assert response.status_code == 400
+    closed = edition.closes_at.astimezone(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d %H:%M")
+    assert f"The deadline has passed: applications closed on {closed} Europe/Paris." in response.text
+    assert "not complete yet" not in response.text
+    await application.refresh_from_db()
+    assert application.status == "draft"
+
+
 async def test_the_deadline_is_shown_in_the_calls_time_zone(alice):
     application = await start(alice)
     closes_at = datetime(2031, 1, 15, 12, 30, tzinfo=UTC)
