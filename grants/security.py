@@ -58,11 +58,17 @@ def csrf_valid(request: Request, submitted: str | None) -> bool:
     return bool(expected and submitted and hmac.compare_digest(expected, submitted))
 
 
-def log_in(request: Request, user_id: int) -> None:
+def password_mark(password_hash: str) -> str:
+    """A short digest of the password hash, kept in the session: a new password ends old sessions."""
+    return hashlib.sha256(b"session:" + password_hash.encode()).hexdigest()[:16]
+
+
+def log_in(request: Request, user_id: int, password_hash: str) -> None:
     """Start a fresh session (renewal defeats fixation) keeping only the language choice."""
     language = request.session.get("lang")
     request.session.clear()
     request.session["uid"] = user_id
+    request.session["pw"] = password_mark(password_hash)
     request.session["csrf"] = secrets.token_urlsafe(32)
     if language:
         request.session["lang"] = language

@@ -30,7 +30,7 @@ async def signup(request: Request) -> Response:
     except ServiceError as exc:
         values.pop("password", None)
         return render(request, "auth/signup.html", {"values": values, "errors": exc.errors, "message": exc.message, "next": next_url}, status=400)
-    log_in(request, user.id)
+    log_in(request, user.id, user.password_hash)
     request.session["flash"] = _("Welcome! We sent you an email to confirm your address.")
     return RedirectResponse(local_path(values.get("next", next_url), "/me"), status_code=303)
 
@@ -50,7 +50,7 @@ async def login(request: Request) -> Response:
     except ServiceError as exc:
         values.pop("password", None)
         return render(request, "auth/login.html", {"values": values, "message": exc.message, "next": next_url}, status=400)
-    log_in(request, user.id)
+    log_in(request, user.id, user.password_hash)
     return RedirectResponse(local_path(values.get("next", next_url), "/me"), status_code=303)
 
 

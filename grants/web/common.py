@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -23,7 +24,7 @@ from grants import i18n
 from grants.i18n import gettext as _
 from grants.i18n.labels import label
 from grants.models import User
-from grants.security import CSRF_FIELD, csrf_token, csrf_valid
+from grants.security import CSRF_FIELD, csrf_token, csrf_valid, log_out, password_mark
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 Handler = Callable[[Request], Awaitable[Response]]
@@ -73,6 +74,9 @@ async def current_user(request: Request) -> User | None:
     if "user" not in request.state._state:
         uid = request.session.get("uid")
         user = await User.get_or_none(id=uid, erased_at=None) if uid else None
+        if user is not None and not hmac.compare_digest(request.session.get("pw", ""), password_mark(user.password_hash)):
+            user = None  # the password changed since this session began (a reset elsewhere): log in again
+            log_out(request)
         request.state.user = user
     return request.state.user
 

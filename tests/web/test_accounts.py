@@ -196,6 +196,29 @@ async def test_a_password_reset_mail_sets_a_new_password_once(settings, browser,
     await person.log_in("alice@example.org", "my brand new password")
 
 
+async def test_a_password_reset_ends_the_sessions_opened_with_the_old_password(settings, browser, make_browser, smtp):
+    await sign_up(browser)
+    await browser.log_out()
+    lost_phone = await make_browser()
+    await lost_phone.log_in("alice@example.org", PASSWORD)
+    assert (await lost_phone.get("/me")).status_code == 200
+
+    await send_pending(settings)
+    smtp.messages.clear()
+    await browser.page("/password/forgot")
+    await browser.submit("/password/forgot", {"email": "alice@example.org"})
+    await send_pending(settings)
+    [mail] = smtp.to("alice@example.org")
+    path = link_in(mail, settings.base_url)
+    await browser.page(path)
+    assert (await browser.submit(path, {"password": "my brand new password"})).status_code == 200
+
+    response = await lost_phone.get("/me")
+    assert response.status_code == 303 and response.headers["location"].startswith("/login")
+    await browser.log_in("alice@example.org", "my brand new password")
+    assert (await browser.get("/me")).status_code == 200
+
+
 async def test_forgot_password_for_an_unknown_address_looks_the_same_and_sends_nothing(settings, browser, smtp):
     await browser.page("/password/forgot")
     response = await browser.submit("/password/forgot", {"email": "nobody@example.org"})
