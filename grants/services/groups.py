@@ -158,11 +158,8 @@ def needs_consent(member: GroupMember, edition: Edition) -> bool:
 
 async def submission_blockers(group: Group, edition: Edition) -> list[str]:
     """Why this group cannot submit to this edition yet; empty when it can."""
-    return blockers(group, await GroupMember.filter(group=group).order_by("id"), edition)
-
-
-def blockers(group: Group, members: list[GroupMember], edition: Edition) -> list[str]:
     problems: list[str] = []
+    members = await GroupMember.filter(group=group).order_by("id")
     if not (edition.min_team_size <= len(members) <= edition.max_team_size):
         problems.append(
             _("A team must have between %(lo)s and %(hi)s members. Yours has %(n)s.",

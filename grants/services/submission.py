@@ -29,7 +29,6 @@ from grants.models import (
     Edition,
     EditionStatus,
     Group,
-    GroupMember,
     Question,
     QuestionKind,
     StatusChange,
@@ -311,13 +310,6 @@ async def submission_problems(application: Application, content: Content | None 
     """Everything that stops a submission, keyed by field ('' for the application as a whole)."""
     content = content or await load_content(application)
     edition: Edition = await application.edition
-    group: Group = await application.group
-    members = await GroupMember.filter(group_id=group.id).order_by("id")
-    return problems_in(content, edition, group, members)
-
-
-def problems_in(content: Content, edition: Edition, group: Group, members: list[GroupMember]) -> dict[str, str]:
-    application = content.application
     problems: dict[str, str] = {}
     if not application.title.strip():
         problems["title"] = _("Give your project a title.")
@@ -338,7 +330,7 @@ def problems_in(content: Content, edition: Edition, group: Group, members: list[
             _value, error = parse_answer(question, value if isinstance(value, (str, list)) else str(value))
             if error:
                 problems[question.key] = error
-    blockers = groups.blockers(group, members, edition)
+    blockers = await groups.submission_blockers(await application.group, edition)
     if blockers:
         problems["group"] = " ".join(blockers)
     return problems
