@@ -291,19 +291,23 @@ class Content:
 
 async def load_content(application: Application) -> Content:
     form = await form_of(await application.edition)
-    key_of = {q.id: q.key for q in form.questions}
-    answers = await Answer.filter(application=application)
     return Content(
         application=application,
         questions=form.questions,
         categories=form.categories,
-        answers={key_of[a.question_id]: a.value for a in answers if a.question_id in key_of},  # type: ignore[attr-defined]
+        answers=await _answers_of(application, form.questions),
         attachments=await Attachment.filter(application=application).order_by("id"),
     )
 
 
 async def answers_by_key(application: Application) -> dict[str, Any]:
-    return (await load_content(application)).answers
+    return await _answers_of(application, (await form_of(await application.edition)).questions)
+
+
+async def _answers_of(application: Application, questions: list[Question]) -> dict[str, Any]:
+    key_of = {q.id: q.key for q in questions}
+    answers = await Answer.filter(application=application)
+    return {key_of[a.question_id]: a.value for a in answers if a.question_id in key_of}  # type: ignore[attr-defined]
 
 
 async def submission_problems(application: Application, content: Content | None = None) -> dict[str, str]:
