@@ -66,6 +66,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+async def bench_environment(backend: str, prefix: str) -> tuple[dict[str, str], str | None]:
+    """The environment of one benchmark run: a fresh data directory and, on PostgreSQL, a schema
+    of its own (returned, for `drop_schema` afterwards)."""
+    data_dir = Path(tempfile.mkdtemp(prefix=f"{prefix}-{backend}-"))
+    environ = {"GRANTS_DATA_DIR": str(data_dir), "GRANTS_SECRET_KEY": "bench", "GRANTS_SMTP_PORT": "1"}
+    if backend != "postgres":
+        return environ, None
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://"))
+    await connection.execute(f'CREATE SCHEMA "{schema}"')
+    await connection.close()
+    return {**environ, "GRANTS_DATABASE_URL": f"{POSTGRES_URL}?schema={schema}"}, schema
+
+
+async def drop_schema(schema: str | None) -> None:
+    if schema:
+        connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://"))
+        await connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await connection.close()
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
@@ -198,15 +219,7 @@ async def rush(client: LeanClient, number: int, stats: Stats, payload: bytes) ->
 
 
 async def run(backend: str, applicants: int, profile: str | None = None, processes: int = 1) -> dict:
-    data_dir = Path(tempfile.mkdtemp(prefix=f"rush-{backend}-"))
-    environ = {"GRANTS_DATA_DIR": str(data_dir), "GRANTS_SECRET_KEY": "bench", "GRANTS_SMTP_PORT": "1"}
-    schema = None
-    if backend == "postgres":
-        schema = f"rush_{uuid.uuid4().hex[:10]}"
-        connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://"))
-        await connection.execute(f'CREATE SCHEMA "{schema}"')
-        await connection.close()
-        environ["GRANTS_DATABASE_URL"] = f"{POSTGRES_URL}?schema={schema}"
+    environ, schema = await bench_environment(backend, "rush")
     await prepare(environ, applicants)
     # One uvicorn process per port, clients spread over them: what a balancer in front would do
     # (DESIGN: one process per port rather than --workers, see uvicorn issue 3149).
@@ -264,10 +277,7 @@ async def run(backend: str, applicants: int, profile: str | None = None, process
     accepted = {r for r in results if isinstance(r, str)}
     errors = [r for r in results if isinstance(r, BaseException)]
     check = await verify(environ, accepted)
-    if schema:
-        connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://"))
-        await connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await connection.close()
+    await drop_schema(schema)
     latencies = rush_stats.latencies
     return {
         "backend": backend, "applicants": applicants,

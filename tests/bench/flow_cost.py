@@ -15,20 +15,17 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections import defaultdict
 from pathlib import Path
 
-import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_rush import FILE_BYTES, POSTGRES_URL, prepare, rush_steps  # noqa: E402
+from bench_rush import FILE_BYTES, bench_environment, drop_schema, prepare, rush_steps  # noqa: E402
 
 from grants.app import create_app  # noqa: E402
 from grants.settings import load_settings  # noqa: E402
@@ -59,15 +56,7 @@ def count_queries(counter: list[int]) -> None:
 
 
 async def run(backend: str, applicants: int, profile: str | None = None) -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix=f"flow-{backend}-"))
-    environ = {"GRANTS_DATA_DIR": str(data_dir), "GRANTS_SECRET_KEY": "bench", "GRANTS_SMTP_PORT": "1"}
-    schema = None
-    if backend == "postgres":
-        schema = f"flow_{uuid.uuid4().hex[:10]}"
-        connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://"))
-        await connection.execute(f'CREATE SCHEMA "{schema}"')
-        await connection.close()
-        environ["GRANTS_DATABASE_URL"] = f"{POSTGRES_URL}?schema={schema}"
+    environ, schema = await bench_environment(backend, "flow")
     await prepare(environ, applicants)
     counter = [0]
     count_queries(counter)
@@ -111,10 +100,7 @@ async def run(backend: str, applicants: int, profile: str | None = None) -> None
                                                   "password": "rush-password-2027"})
                 reference = await rush_steps(client, number, payload, timed)
                 assert reference, f"applicant {number} did not get a receipt"
-    if schema:
-        connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://"))
-        await connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await connection.close()
+    await drop_schema(schema)
     if profiler:
         profiler.dump_stats(profile)
 
