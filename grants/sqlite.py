@@ -1,43 +1,126 @@
-"""Tortoise's SQLite backend, with write transactions that take the write lock at BEGIN.
+"""Tortoise's SQLite backend, run on the event loop's thread, with waits for the write lock that yield.
 
-Why: a plain (deferred) BEGIN reads first and asks for the write lock at the first write.
-When another process wrote in between, SQLite cannot wait (the snapshot is stale) and fails
-at once with "database is locked", whatever the busy timeout. BEGIN IMMEDIATE waits for the
-lock (up to the busy timeout) before reading, so several server processes can share one
-database file, and a transaction's reads and writes form one serialised step.
-Every transaction in this app writes, so every transaction begins immediate.
+Why on the loop's thread: this app's statements are small indexed lookups of tens of
+microseconds, and aiosqlite's worker thread costs more than that per statement (a queue
+hand-off, a wake-up, a trip through the loop, a fight for the GIL). Worse, Tortoise holds its
+one connection for the whole of a transaction, so every loop turn a transaction spends waiting
+for its worker thread keeps the write lock from other processes and the connection from every
+other request of this one. Run inline, a transaction that does not await anything else holds
+both for only the microseconds its statements take and the fsync of its COMMIT.
+
+Why the waits yield: several server processes may share one database file, and SQLite has no
+queue for its write lock, only a busy timeout that sleeps in the calling thread, which here
+would stop the whole process. So the connection's own busy timeout is 0, and a statement
+outside a transaction that finds the database busy (a BEGIN, or a single autocommit write) is
+tried again after an `asyncio.sleep`, until the busy timeout (default 5 s) has passed. A
+statement that fails with SQLITE_BUSY changed nothing, so trying it again is safe.
+
+Why every BEGIN is BEGIN IMMEDIATE: a deferred BEGIN reads first and asks for the write lock
+at its first write; when another process wrote in between, SQLite cannot wait (the snapshot is
+stale) and fails with "database is locked", whatever the timeout. BEGIN IMMEDIATE takes the lock
+before reading, so a transaction's reads and writes form one serialised step. Every transaction
+in this app writes, so every transaction begins immediate (Tortoise's bulk inserts included).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from typing import Any
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
-from tortoise.backends.base.client import TransactionContext
-from tortoise.backends.sqlite.client import (
-    SqliteClient,
-    SqliteTransactionContext,
-    SqliteTransactionWrapper,
-)
-from tortoise.exceptions import TransactionManagementError
+from tortoise.backends.sqlite.client import SqliteClient
+
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+FIRST_PAUSE = 0.0005  # seconds; doubles on each try up to LONGEST_PAUSE
+LONGEST_PAUSE = 0.01
+
+T = TypeVar("T")
 
 
-class ImmediateTransactionWrapper(SqliteTransactionWrapper):
-    async def begin(self) -> None:
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) == sqlite3.SQLITE_BUSY
+
+
+class InlineConnection:
+    """A sqlite3 connection behind the part of aiosqlite's interface Tortoise's client uses."""
+
+    def __init__(self, path: str, *, busy_timeout_ms: int) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None, timeout=0, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        self.busy_timeout_ms = busy_timeout_ms
+
+    async def _run(self, call: Callable[[], T]) -> T:
+        if self._conn.in_transaction:  # the write lock is held already: nothing to wait for
+            return call()
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        pause = FIRST_PAUSE
+        while True:
+            try:
+                return call()
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc) or time.monotonic() + pause > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, LONGEST_PAUSE)
+
+    @staticmethod
+    def _immediate(sql: str) -> str:
+        return "BEGIN IMMEDIATE" if sql.strip().upper() in ("BEGIN", "BEGIN DEFERRED", "BEGIN TRANSACTION") else sql
+
+    async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> None:
+        sql = self._immediate(sql)
+        await self._run(lambda: self._conn.execute(sql, parameters or ()))
+
+    async def execute_fetchall(self, sql: str, parameters: Sequence[Any] | None = None) -> list[sqlite3.Row]:
+        return await self._run(lambda: self._conn.execute(sql, parameters or ()).fetchall())
+
+    async def execute_insert(self, sql: str, parameters: Sequence[Any] | None = None) -> tuple[int | None]:
+        return await self._run(lambda: (self._conn.execute(sql, parameters or ()).lastrowid,))
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> None:
+        rows = list(parameters)  # a generator could not be run twice if the first try finds the database busy
+        await self._run(lambda: self._conn.executemany(sql, rows))
+
+    async def executescript(self, script: str) -> None:
+        # Scripts (schema changes) may hold their own BEGIN, so they cannot be retried as a whole:
+        # they wait in SQLite's own blocking busy handler, as they did before. Only set-up runs them.
+        self._conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
         try:
-            await self._connection.commit()
-            await self._connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise TransactionManagementError(exc) from exc
+            self._conn.executescript(script)
+        finally:
+            self._conn.execute("PRAGMA busy_timeout=0")
+
+    async def commit(self) -> None:
+        self._conn.commit()
+
+    async def rollback(self) -> None:
+        self._conn.rollback()
+
+    async def close(self) -> None:
+        self._conn.close()
+
+    @property
+    def total_changes(self) -> int:
+        return self._conn.total_changes
 
 
-class ImmediateSqliteClient(SqliteClient):
-    def _in_transaction(self) -> TransactionContext:
-        return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
+class InlineSqliteClient(SqliteClient):
+    async def create_connection(self, with_db: bool) -> None:
+        if self._connection:
+            return
+        pragmas = dict(self.pragmas)
+        busy_timeout_ms = int(pragmas.pop("busy_timeout", DEFAULT_BUSY_TIMEOUT_MS))
+        connection = InlineConnection(self.filename, busy_timeout_ms=busy_timeout_ms)
+        for pragma, value in pragmas.items():
+            await connection.execute(f"PRAGMA {pragma}={value}")
+        self._connection = connection  # type: ignore[assignment]
+        await self._post_connect()
 
 
-client_class = ImmediateSqliteClient
+client_class = InlineSqliteClient
 
 
 def get_client_class(db_info: dict[str, Any]) -> type[SqliteClient]:
-    return ImmediateSqliteClient
+    return InlineSqliteClient

@@ -1,4 +1,5 @@
-"""Two server processes on one SQLite file: write transactions wait for each other, never fail."""
+"""Two server processes on one SQLite file: write transactions wait for each other, never fail,
+and a process waiting for the write lock goes on serving meanwhile."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.context import TortoiseContext
 from tortoise.exceptions import OperationalError, TransactionManagementError
 
-from grants.sqlite import ImmediateSqliteClient
+from grants.sqlite import InlineSqliteClient
 
 
 async def read_then_write(client: SqliteClient, name: str, started: asyncio.Event | None, go: asyncio.Event | None) -> None:
@@ -48,7 +49,7 @@ async def interleave(first: SqliteClient, second: SqliteClient) -> None:
 
 
 async def test_interleaved_write_transactions_of_two_processes_both_commit(tmp_path):
-    first, second = await two_processes(ImmediateSqliteClient, str(tmp_path / "db.sqlite3"))
+    first, second = await two_processes(InlineSqliteClient, str(tmp_path / "db.sqlite3"))
     try:
         await interleave(first, second)
         assert (await first.execute_query_dict("SELECT n FROM counter")) == [{"n": 2}]
@@ -67,3 +68,49 @@ async def test_without_begin_immediate_the_same_interleaving_fails(tmp_path):
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_write_waiting_for_another_process_lets_this_process_go_on(tmp_path):
+    """While the other process holds the write lock, this process's event loop keeps serving."""
+    holder, waiter = await two_processes(InlineSqliteClient, str(tmp_path / "db.sqlite3"))
+    ticks = 0
+
+    async def heartbeat() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.005)
+
+    try:
+        async with TortoiseContext():
+            beating = asyncio.create_task(heartbeat())
+            async with holder._in_transaction() as connection:
+                await connection.execute_query("UPDATE counter SET n = n + 1")
+                write = asyncio.create_task(waiter.execute_query("UPDATE counter SET n = n + 10"))
+                await asyncio.sleep(0.2)  # the other process sits on the lock
+                ticks_while_locked = ticks
+                assert not write.done()
+            await asyncio.wait_for(write, timeout=5)
+            beating.cancel()
+        assert ticks_while_locked >= 10  # a blocking busy wait would have stopped the heartbeat
+        assert (await waiter.execute_query_dict("SELECT n FROM counter")) == [{"n": 11}]
+    finally:
+        await holder.close()
+        await waiter.close()
+
+
+async def test_a_write_that_waits_past_the_busy_timeout_fails_and_changes_nothing(tmp_path):
+    path = str(tmp_path / "db.sqlite3")
+    holder, _ = await two_processes(InlineSqliteClient, path)
+    impatient = InlineSqliteClient(file_path=path, connection_name="impatient", busy_timeout=100)
+    await impatient.create_connection(with_db=True)
+    try:
+        async with TortoiseContext():
+            async with holder._in_transaction() as connection:
+                await connection.execute_query("UPDATE counter SET n = n + 1")
+                with pytest.raises(OperationalError, match="locked"):
+                    await impatient.execute_query("UPDATE counter SET n = n + 10")
+        assert (await impatient.execute_query_dict("SELECT n FROM counter")) == [{"n": 1}]
+    finally:
+        for client in (holder, impatient):
+            await client.close()

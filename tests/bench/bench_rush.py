@@ -1,7 +1,7 @@
 """Deadline rush: 500 applicants save a draft and submit with a 1 MiB file, all at once.
 
 Run: `.venv/bin/python tests/bench/bench_rush.py [--backend sqlite|postgres|both] [--applicants N]
-[--processes P]`. Real uvicorn servers on loopback (one per port, clients spread over them), a real
+[--processes P] [--sample PREFIX]`. Real uvicorn servers on loopback (one per port, clients spread over them), a real
 database. Log-ins happen first, spread out (argon2id costs CPU by design), and are reported
 separately. Then every applicant starts at the same instant and, with no pause, makes the eight
 requests a browser makes: open the call's apply page, create the draft, open and save step 1,
@@ -218,19 +218,16 @@ async def rush(client: LeanClient, number: int, stats: Stats, payload: bytes) ->
     return await rush_steps(client, number, payload, timed)
 
 
-async def run(backend: str, applicants: int, profile: str | None = None, processes: int = 1) -> dict:
+async def run(backend: str, applicants: int, sample_to: str | None = None, processes: int = 1) -> dict:
     environ, schema = await bench_environment(backend, "rush")
     await prepare(environ, applicants)
     # One uvicorn process per port, clients spread over them: what a balancer in front would do
     # (DESIGN: one process per port rather than --workers, see uvicorn issue 3149).
     ports = [free_port() for _ in range(processes)]
-    # --profile runs the (first) server under cProfile, written when it stops, to see where time goes.
     servers = []
-    for index, port in enumerate(ports):
-        launcher = ([sys.executable, "-m", "cProfile", "-o", profile, "-m", "uvicorn"] if profile and index == 0
-                    else [str(ROOT / ".venv/bin/uvicorn")])
+    for port in ports:
         servers.append(subprocess.Popen(
-            [*launcher, "--factory", "grants.app:create_app", "--host", "127.0.0.1", "--port", str(port),
+            [str(ROOT / ".venv/bin/uvicorn"), "--factory", "grants.app:create_app", "--host", "127.0.0.1", "--port", str(port),
              "--log-level", "warning", "--limit-concurrency", "2000", "--backlog", "2048",
              # Browsers keep connections open between log-in and the rush; with uvicorn's 5 s default
              # the server closes them and a request can race the close (RemoteProtocolError).
@@ -260,6 +257,12 @@ async def run(backend: str, applicants: int, profile: str | None = None, process
         login_seconds = time.perf_counter() - started
 
         payload = b"%PDF-1.4\n" + os.urandom(FILE_BYTES - 9)
+        # --sample: py-spy samples each server during the rush (threads holding the GIL only, so
+        # the samples are where Python spends CPU), as collapsed stacks for a flame graph.
+        spies = [subprocess.Popen([str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(server.pid), "--rate", "250",
+                                   "--gil", "--nonblocking", "--format", "raw", "--output", f"{sample_to}.{index}"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for index, server in enumerate(servers)] if sample_to else []
         server_cpu_before = sum(cpu_seconds(server.pid) for server in servers)
         client_cpu_before = sum(os.times()[:2])
         started = time.perf_counter()
@@ -267,11 +270,14 @@ async def run(backend: str, applicants: int, profile: str | None = None, process
         rush_seconds = time.perf_counter() - started
         server_cpu = sum(cpu_seconds(server.pid) for server in servers) - server_cpu_before
         client_cpu = sum(os.times()[:2]) - client_cpu_before
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
         for client in clients:
             await client.aclose()
     finally:
         for server in servers:
-            server.send_signal(signal.SIGINT)  # a clean stop, so a profile gets written
+            server.send_signal(signal.SIGINT)
         for server in servers:
             server.wait(timeout=60)
     accepted = {r for r in results if isinstance(r, str)}
@@ -297,13 +303,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--applicants", type=int, default=500)
-    parser.add_argument("--profile", help="write a cProfile of the server to this file")
+    parser.add_argument("--sample", metavar="PREFIX", help="sample the servers with py-spy during the rush into "
+                        "PREFIX.0, PREFIX.1, ... (collapsed stacks; needs `.venv/bin/pip install py-spy`)")
     parser.add_argument("--processes", type=int, default=1, help="server processes, one per port")
     args = parser.parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     failed = False
     for backend in backends:
-        result = asyncio.run(run(backend, args.applicants, args.profile, args.processes))
+        result = asyncio.run(run(backend, args.applicants, args.sample, args.processes))
         print(f"\n== deadline rush on {backend}: {result['applicants']} applicants, 1 MiB upload each, "
               f"{args.processes} server process(es) ==")
         print(f"log-ins (spread, 8 at a time): {result['login_seconds']:.1f} s, {result['login_per_s']:.1f}/s, "
