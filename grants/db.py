@@ -27,7 +27,7 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     connection: str | dict[str, Any] = url
     if url.startswith("sqlite://"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        connection = {**expand_db_url(url), "engine": "grants.sqlite"}  # BEGIN IMMEDIATE, see grants/sqlite.py
+        connection = {**expand_db_url(url), "engine": "grants.sqlite"}  # see grants/sqlite.py
     return {
         "connections": {"default": connection},
         "apps": {

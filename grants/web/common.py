@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute
 from grants import i18n
 from grants.i18n import gettext as _
 from grants.i18n.labels import label
-from grants.models import User
+from grants.models import User, hot
 from grants.security import CSRF_FIELD, csrf_token, csrf_valid, log_out, password_mark
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -73,7 +73,7 @@ def localise(moment: datetime | None, zone: str = "UTC") -> str:
 async def current_user(request: Request) -> User | None:
     if "user" not in request.state._state:
         uid = request.session.get("uid")
-        user = await User.get_or_none(id=uid, erased_at=None) if uid else None
+        user = await hot.active_user(uid) if isinstance(uid, int) else None
         if user is not None and not hmac.compare_digest(request.session.get("pw", ""), password_mark(user.password_hash)):
             user = None  # the password changed since this session began (a reset elsewhere): log in again
             log_out(request)
