@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, BinaryIO
@@ -37,7 +38,7 @@ from grants.models import (
 from grants.services import audit, groups
 from grants.services.errors import ServiceError
 from grants.settings import Settings
-from grants.storage import LocalStorage, TooLarge
+from grants.storage import LocalStorage, StoredFile, TooLarge
 
 LANGUAGE_CHOICES = ("en", "fr", "ru", "de", "es", "it", "uk", "ka", "kk", "ky", "tg", "uz", "tr", "other")
 URL_RE = re.compile(r"^https?://[^\s/$.?#].[^\s]*$", re.IGNORECASE)
@@ -214,12 +215,25 @@ async def questions_of(application: Application) -> list[Question]:
     return (await form_of(await application.edition)).questions
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file as it came with a form: its question, the name on the applicant's device, its bytes."""
+
+    question: Question
+    filename: str
+    source: BinaryIO
+
+
 async def save_answers(
-    user: User, application: Application, raw: dict[str, Any], questions: list[Question]
+    user: User, application: Application, raw: dict[str, Any], questions: list[Question],
+    *, uploads: Sequence[Upload] = (), settings: Settings | None = None,
 ) -> dict[str, str]:
-    """Save step 2 (the edition's `questions`); returns field errors keyed by question key.
+    """Save step 2 (the edition's `questions` and any files); returns field errors by question key.
 
     Every typed value is stored, valid or not, so nothing is lost; the check page judges them.
+    Files are stored first, outside the transaction (writing and syncing one takes a thread and
+    milliseconds, which the database's write lock should not wait for); then answers, files'
+    records and their audit events are written in one transaction: all of the step or none.
     """
     _ensure_editable(application)
     errors: dict[str, str] = {}
@@ -231,42 +245,61 @@ async def save_answers(
         if error:
             errors[question.key] = error
         payloads[question.id] = {"value": value}
-    # One statement, insert or update: atomic on its own, and two tabs saving at once cannot clash.
-    await Answer.bulk_create(
-        [Answer(application=application, question_id=question_id, payload=payload)
-         for question_id, payload in payloads.items()],
-        on_conflict=["application_id", "question_id"], update_fields=["payload"],
-    )
+    stored, file_errors = await _store_uploads(application, uploads, settings)
+    errors.update(file_errors)
+    try:
+        async with in_transaction():
+            # One statement, insert or update: two tabs saving at once cannot clash.
+            await Answer.bulk_create(
+                [Answer(application=application, question_id=question_id, payload=payload)
+                 for question_id, payload in payloads.items()],
+                on_conflict=["application_id", "question_id"], update_fields=["payload"],
+            )
+            for upload, file in stored:
+                attachment = await Attachment.create(
+                    application=application, question=upload.question, original_name=upload.filename[-255:] or "file",
+                    stored_name=file.stored_name, content_type=file.content_type, size=file.size,
+                    sha256=file.sha256, uploaded_by=user,
+                )
+                await audit.record("attachment.upload", actor=user, object_type="application",
+                                   object_id=application.id, after={"attachment": attachment.id, "sha256": file.sha256})
+    except BaseException:
+        for _upload, file in stored:  # recorded nowhere: leave no file behind
+            LocalStorage(settings.upload_dir).delete(file.stored_name)  # type: ignore[union-attr]
+        raise
     return errors
 
 
-async def add_attachment(
-    user: User, application: Application, *, settings: Settings, question: Question | None,
-    filename: str, source: BinaryIO,
-) -> Attachment:
-    _ensure_editable(application)
+async def _store_uploads(
+    application: Application, uploads: Sequence[Upload], settings: Settings | None
+) -> tuple[list[tuple[Upload, StoredFile]], dict[str, str]]:
+    """Each upload stored and checked (size, type by content, total); the refused ones deleted."""
+    if not uploads:
+        return [], {}
+    if settings is None:
+        raise ValueError("uploads need the settings: they say where files are stored")
     edition: Edition = await application.edition
     storage = LocalStorage(settings.upload_dir)
     used = sum(a.size for a in await Attachment.filter(application=application))
-    limit = edition.max_file_mb * 1024 * 1024
-    try:
-        stored = await storage.save(source, max_bytes=limit)
-    except TooLarge:
-        raise ServiceError(_("This file is larger than %(mb)s MB. Make it smaller (for example, export the PDF with reduced image quality) and try again.", mb=edition.max_file_mb)) from None
-    if stored.content_type not in edition.allowed_types:
-        storage.delete(stored.stored_name)
-        raise ServiceError(_("This file is not one of the allowed types (PDF, JPEG or PNG), whatever its name says."))
-    if used + stored.size > edition.max_total_mb * 1024 * 1024:
-        storage.delete(stored.stored_name)
-        raise ServiceError(_("All files together may not exceed %(mb)s MB. Remove a file first.", mb=edition.max_total_mb))
-    attachment = await Attachment.create(
-        application=application, question=question, original_name=filename[-255:] or "file",
-        stored_name=stored.stored_name, content_type=stored.content_type, size=stored.size,
-        sha256=stored.sha256, uploaded_by=user,
-    )
-    await audit.record("attachment.upload", actor=user, object_type="application",
-                       object_id=application.id, after={"attachment": attachment.id, "sha256": stored.sha256})
-    return attachment
+    stored: list[tuple[Upload, StoredFile]] = []
+    errors: dict[str, str] = {}
+    for upload in uploads:
+        try:
+            file = await storage.save(upload.source, max_bytes=edition.max_file_mb * 1024 * 1024)
+        except TooLarge:
+            errors[upload.question.key] = _("This file is larger than %(mb)s MB. Make it smaller (for example, export the PDF with reduced image quality) and try again.", mb=edition.max_file_mb)
+            continue
+        if file.content_type not in edition.allowed_types:
+            storage.delete(file.stored_name)
+            errors[upload.question.key] = _("This file is not one of the allowed types (PDF, JPEG or PNG), whatever its name says.")
+            continue
+        if used + file.size > edition.max_total_mb * 1024 * 1024:
+            storage.delete(file.stored_name)
+            errors[upload.question.key] = _("All files together may not exceed %(mb)s MB. Remove a file first.", mb=edition.max_total_mb)
+            continue
+        used += file.size
+        stored.append((upload, file))
+    return stored, errors
 
 
 async def remove_attachment(user: User, application: Application, attachment_id: int, *, settings: Settings) -> None:

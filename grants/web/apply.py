@@ -171,15 +171,12 @@ async def edit_application(request: Request) -> Response:
     elif step == 2:
         questions = await submission.questions_of(application)
         raw = {q.key: (form.getlist(q.key) if q.kind == QuestionKind.MULTI_CHOICE else values.get(q.key, "")) for q in questions}
-        errors = await submission.save_answers(user, application, raw, questions)
+        uploads = []
         for question in questions:
             upload = form.get(question.key) if question.kind == QuestionKind.FILE else None
             if isinstance(upload, UploadFile) and upload.filename:
-                try:
-                    await submission.add_attachment(user, application, settings=settings, question=question,
-                                                    filename=upload.filename, source=upload.file)
-                except ServiceError as exc:
-                    errors[question.key] = exc.message
+                uploads.append(submission.Upload(question, upload.filename, upload.file))
+        errors = await submission.save_answers(user, application, raw, questions, uploads=uploads, settings=settings)
         remove = values.get("remove_attachment", "")
         if remove.isdigit():
             await submission.remove_attachment(user, application, int(remove), settings=settings)

@@ -148,3 +148,34 @@ async def test_saving_answers_again_updates_them_in_place_even_from_two_tabs_at_
     answers = {a.question_id: a.value for a in await Answer.filter(application=draft)}
     assert answers[count.id] == 12 and answers[needs.id] in {"Tab 0", "Tab 1"}
     assert await Answer.filter(application=draft).count() == 2
+
+
+async def test_a_step_with_a_file_is_saved_whole_or_not_at_all(call, settings):
+    import io
+
+    from grants.models import Answer, Attachment, AuditEvent, Question
+
+    needs = await Question.create(edition=call.edition, key="needs", step=2, kind=QuestionKind.LONG_TEXT,
+                                  label={"en": "Needs"})
+    plan = await Question.create(edition=call.edition, key="plan", step=2, kind=QuestionKind.FILE, label={"en": "Plan"})
+    draft = await submission.create_draft(call.user, edition=call.edition, group=call.group, title="T", language="en")
+    pdf = b"%PDF-1.4\n" + b"x" * 5000
+
+    # A question that no longer exists makes the answers' write fail inside the transaction.
+    vanished = SimpleNamespace(id=10**9, key="gone", kind=QuestionKind.SHORT_TEXT, word_limit=None, options=[])
+    with pytest.raises(Exception, match="(?i)foreign key|violates"):
+        await submission.save_answers(call.user, draft, {"needs": "A survey", "gone": "x"}, [needs, vanished],
+                                      uploads=[submission.Upload(plan, "plan.pdf", io.BytesIO(pdf))], settings=settings)
+    assert await Answer.filter(application=draft).count() == 0
+    assert await Attachment.filter(application=draft).count() == 0
+    assert await AuditEvent.filter(action="attachment.upload").count() == 0
+    assert [p.name for p in settings.upload_dir.iterdir()] == []  # the stored file was taken back
+
+    errors = await submission.save_answers(call.user, draft, {"needs": "A survey"}, [needs, plan],
+                                           uploads=[submission.Upload(plan, "plan.pdf", io.BytesIO(pdf))], settings=settings)
+    assert errors == {}
+    attachment = await Attachment.get(application=draft)
+    assert (attachment.original_name, attachment.size) == ("plan.pdf", len(pdf))
+    assert (settings.upload_dir / attachment.stored_name).read_bytes() == pdf
+    assert await AuditEvent.filter(action="attachment.upload").count() == 1
+    assert await Answer.filter(application=draft).count() == 1
