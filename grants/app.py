@@ -17,7 +17,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from grants import db, i18n, mail
+from grants import db, i18n, mail, memory
 from grants.i18n import gettext as _
 from grants.i18n.labels import N_
 from grants.services.errors import ServiceError
@@ -153,7 +153,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         sender = None
-        if manage_database:
+        if manage_database:  # a server process (tests own theirs)
+            memory.keep_large_buffers()
             await db.open_database(settings)
             sender = asyncio.create_task(mail.sender_loop(settings))
         try:
