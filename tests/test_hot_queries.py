@@ -40,3 +40,30 @@ async def test_an_active_user_is_the_one_the_orm_loads_and_an_erased_one_is_gone
     user.erased_at = datetime.now(UTC)
     await user.save(update_fields=["erased_at"])
     assert await hot.active_user(user.id) is None
+
+
+async def test_an_edition_by_slug_is_the_one_the_orm_loads_with_its_programme(settings, demo):
+    from grants.models import Edition
+
+    expected = await Edition.first().select_related("programme")
+    loaded = await hot.edition_by_slug(expected.slug)
+    assert fields_of(loaded) == fields_of(expected)
+    assert fields_of(await loaded.programme) == fields_of(await expected.programme)
+    assert await hot.edition_by_slug("no-such-call") is None
+
+
+async def test_the_answers_and_files_of_an_application_are_the_ones_the_orm_loads(settings, demo):
+    from grants.models import Answer, Attachment
+
+    application = await Application.filter(answers__id__not_isnull=True).first()
+    for name in ("plan.pdf", "poster.png"):
+        await Attachment.create(application=application, original_name=name, stored_name=name + "-stored",
+                                content_type="application/pdf", size=10, sha256="0" * 64,
+                                uploaded_by=await User.first())
+    for model in (Answer, Attachment):
+        parent = await model.first()
+        assert parent is not None, f"the demo has no {model.__name__}"
+        expected = await model.filter(application_id=parent.application_id).order_by("id")
+        loaded = await hot.children_of(model, "application_id", parent.application_id)
+        assert [fields_of(row) for row in loaded] == [fields_of(row) for row in expected]
+        assert len(loaded) >= 2

@@ -34,7 +34,7 @@ async def application_for_applicant(user: User, application_id: int) -> Applicat
 
 
 async def edition_by_slug(slug: str) -> Edition:
-    edition = await Edition.filter(slug=slug).select_related("programme").first()
+    edition = await hot.edition_by_slug(slug)
     if edition is None:
         raise NotFound(_("This call does not exist."))
     return edition

@@ -34,6 +34,7 @@ from grants.models import (
     QuestionKind,
     StatusChange,
     User,
+    hot,
 )
 from grants.services import audit, groups
 from grants.services.errors import ServiceError
@@ -329,7 +330,7 @@ async def load_content(application: Application) -> Content:
         questions=form.questions,
         categories=form.categories,
         answers=await _answers_of(application, form.questions),
-        attachments=await Attachment.filter(application=application).order_by("id"),
+        attachments=await hot.children_of(Attachment, "application_id", application.id),
     )
 
 
@@ -339,7 +340,7 @@ async def answers_by_key(application: Application) -> dict[str, Any]:
 
 async def _answers_of(application: Application, questions: list[Question]) -> dict[str, Any]:
     key_of = {q.id: q.key for q in questions}
-    answers = await Answer.filter(application=application)
+    answers = await hot.children_of(Answer, "application_id", application.id)
     return {key_of[a.question_id]: a.value for a in answers if a.question_id in key_of}  # type: ignore[attr-defined]
 
 
