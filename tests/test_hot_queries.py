@@ -67,3 +67,17 @@ async def test_the_answers_and_files_of_an_application_are_the_ones_the_orm_load
         loaded = await hot.children_of(model, "application_id", parent.application_id)
         assert [fields_of(row) for row in loaded] == [fields_of(row) for row in expected]
         assert len(loaded) >= 2
+
+
+async def test_a_members_groups_are_the_ones_the_orm_finds(settings, demo):
+    from grants.models import Group
+
+    member = await GroupMember.filter(user_id__not_isnull=True).first()
+    expected = await Group.filter(members__user_id=member.user_id).distinct().order_by("name", "id")
+    assert [fields_of(g) for g in await hot.groups_of_member(member.user_id)] == [fields_of(g) for g in expected]
+
+    group = expected[0]
+    assert fields_of(await hot.group_of_member(group.id, member.user_id)) == fields_of(group)
+    outsider = await User.exclude(memberships__group_id=group.id).first()
+    assert await hot.group_of_member(group.id, outsider.id) is None
+    assert group.id not in [g.id for g in await hot.groups_of_member(outsider.id)]

@@ -5,8 +5,8 @@ two `select_related` that building costs about a millisecond of CPU, five times 
 the query costs on SQLite. The permission check that loads an application with its call and
 group runs on six of the eight requests of an applicant's deadline flow, so in a deadline rush
 this building was a quarter of the server's Python time. The same holds, less
-steeply, for the call page's edition and for an application's answers and files, read on most
-pages of the form. Here the SQL text is made once per dialect from the models' own column lists, and rows become model instances the way Tortoise's
+steeply, for the call page's edition, the applicant's groups, and an application's answers,
+files and members, read on most pages of the form. Here the SQL text is made once per dialect from the models' own column lists, and rows become model instances the way Tortoise's
 executor makes them (`_init_from_db`, related objects in `_<field>`), so callers get ordinary
 models. Anything not on that hot path stays with the ORM.
 """
@@ -123,3 +123,27 @@ async def children_of(model: type[M], parent_column: str, parent_id: int) -> lis
     """The rows of `model` whose `parent_column` is `parent_id`, in the order they were made."""
     rows = await rows_of(lambda dialect: _children_sql(model, parent_column, dialect), [parent_id])
     return [instance(model, row, 0)[0] for row in rows]
+
+
+IS_MEMBER = 'EXISTS (SELECT 1 FROM "groupmember" m WHERE m."group_id" = g."id" AND m."user_id" = ?)'
+
+
+@cache
+def _groups_of_member_sql(dialect: str) -> str:
+    return numbered(f'SELECT {select_list("g", Group)} FROM "group" g WHERE {IS_MEMBER} ORDER BY g."name", g."id"', dialect)
+
+
+async def groups_of_member(user_id: int) -> list[Group]:
+    """The groups the user is a member of, by name."""
+    return [instance(Group, row, 0)[0] for row in await rows_of(_groups_of_member_sql, [user_id])]
+
+
+@cache
+def _group_of_member_sql(dialect: str) -> str:
+    return numbered(f'SELECT {select_list("g", Group)} FROM "group" g WHERE g."id" = ? AND {IS_MEMBER}', dialect)
+
+
+async def group_of_member(group_id: int, user_id: int) -> Group | None:
+    """The group if the user is one of its members."""
+    rows = await rows_of(_group_of_member_sql, [group_id, user_id])
+    return instance(Group, rows[0], 0)[0] if rows else None

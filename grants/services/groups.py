@@ -8,7 +8,7 @@ from tortoise.transactions import in_transaction
 
 from grants.i18n import gettext as _
 from grants.mail import queue_email
-from grants.models import AgeBand, Edition, Group, GroupMember, Token, User
+from grants.models import AgeBand, Edition, Group, GroupMember, Token, User, hot
 from grants.services import audit, tokens
 from grants.services.accounts import EMAIL_RE, normalise_email
 from grants.services.errors import NotFound, ServiceError
@@ -59,12 +59,12 @@ async def create_group(
 
 
 async def groups_of(user: User) -> list[Group]:
-    return await Group.filter(members__user=user).distinct().order_by("name")
+    return await hot.groups_of_member(user.id)
 
 
 async def group_for(user: User, group_id: int) -> Group:
     """The group, if `user` is one of its members (else 404: existence is not revealed)."""
-    group = await Group.get_or_none(id=group_id, members__user=user)
+    group = await hot.group_of_member(group_id, user.id)
     if group is None:
         raise NotFound(_("This group does not exist or you are not a member."))
     return group
@@ -159,7 +159,7 @@ def needs_consent(member: GroupMember, edition: Edition) -> bool:
 async def submission_blockers(group: Group, edition: Edition) -> list[str]:
     """Why this group cannot submit to this edition yet; empty when it can."""
     problems: list[str] = []
-    members = await GroupMember.filter(group=group).order_by("id")
+    members = await hot.children_of(GroupMember, "group_id", group.id)
     if not (edition.min_team_size <= len(members) <= edition.max_team_size):
         problems.append(
             _("A team must have between %(lo)s and %(hi)s members. Yours has %(n)s.",
