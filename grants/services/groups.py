@@ -8,7 +8,7 @@ from tortoise.transactions import in_transaction
 
 from grants.i18n import gettext as _
 from grants.mail import queue_email
-from grants.models import AgeBand, Edition, Group, GroupMember, Token, User, hot
+from grants.models import AgeBand, Edition, EditionStatus, Group, GroupMember, Token, User, hot
 from grants.services import audit, tokens
 from grants.services.accounts import EMAIL_RE, normalise_email
 from grants.services.errors import NotFound, ServiceError
@@ -150,6 +150,19 @@ async def record_consent(user: User, member: GroupMember, *, guardian_name: str)
     await audit.record("group.consent", actor=user, object_type="group", object_id=group.id,
                        after={"member": member.id})
     return member
+
+
+DEFAULT_CONSENT_AGE = 18
+
+
+async def consent_age_in_force() -> int:
+    """The age under which a member needs a guardian's consent for some call open now.
+
+    A group is not tied to one call, so its page asks for consent up to the highest consent
+    age among the open calls: an applicant told by a call to record consent can always do so.
+    """
+    ages = await Edition.filter(status=EditionStatus.OPEN).values_list("consent_age", flat=True)
+    return max([DEFAULT_CONSENT_AGE, *ages])
 
 
 def needs_consent(member: GroupMember, edition: Edition) -> bool:

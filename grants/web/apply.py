@@ -77,7 +77,8 @@ async def new_group(request: Request) -> Response:
 async def group_page(request: Request) -> Response:
     user = await require_user(request)
     group = await groups.group_for(user, int_param(request, "group_id"))
-    context = {"group": group, "members": await GroupMember.filter(group=group).order_by("id"), "age_bands": list(AgeBand)}
+    context = {"group": group, "members": await GroupMember.filter(group=group).order_by("id"), "age_bands": list(AgeBand),
+               "consent_age": await groups.consent_age_in_force()}
     if request.method == "GET":
         return render(request, "apply/group.html", context)
     form = await checked_form(request)

@@ -191,6 +191,26 @@ async def test_a_minor_without_consent_blocks_submission_until_it_is_recorded(de
     assert application.status == "submitted"
 
 
+async def test_a_call_with_a_higher_consent_age_lets_the_group_page_record_that_consent(demo, browser):
+    edition = await Edition.get(status="open")
+    edition.consent_age = 22  # the 18-21 band is then wholly under it
+    await edition.save()
+    await sign_up(browser)
+    group_url = await make_group(browser, lead_band="18_21")
+    application = await start(browser)
+    await fill(browser, application)
+    message = "Alice is under 22: record a parent's or guardian's consent on the group page before submitting."
+    assert message in text_of(await browser.page(f"/applications/{application.id}/step/3"))
+
+    group_page = await browser.page(group_url)
+    for member in await GroupMember.filter(first_name__in=["Alice", "Bruno"]):  # both in the 18-21 band
+        assert f'id="guardian-{member.id}"' in group_page.text  # the page the message names offers the form
+        location(await browser.submit(group_url, {"action": "consent", "member_id": str(member.id), "guardian_name": "M. Silva"}))
+    location(await browser.submit(f"/applications/{application.id}/submit", {"submit_key": await submit_key(browser, application)}))
+    await application.refresh_from_db()
+    assert application.status == "submitted"
+
+
 async def test_a_team_too_small_from_an_ineligible_country_is_told_why(demo, browser):
     await sign_up(browser)
     await make_group(browser, country="us", with_bruno=False)
