@@ -437,14 +437,19 @@ async def submit(
     return Receipt(current.reference, at, current.content_hash)
 
 
+def withdrawable(application: Application, edition: Edition, at: datetime) -> bool:
+    """Whether the applicant may still withdraw (what the receipt page offers and `withdraw` checks)."""
+    return application.status in (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED) and at < edition.closes_at
+
+
 async def withdraw(user: User, application: Application, *, ip: str = "") -> None:
     """Withdraw until the deadline (a draft or a submitted application); the group gets a confirmation."""
     async with in_transaction():
         current = await Application.select_for_update().get(id=application.id)
         edition: Edition = await current.edition
-        if current.status not in (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED):
-            raise ServiceError(_("This application can no longer be withdrawn."))
-        if now() >= edition.closes_at:
+        if not withdrawable(current, edition, now()):
+            if current.status not in (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED):
+                raise ServiceError(_("This application can no longer be withdrawn."))
             raise ServiceError(_("Applications can be withdrawn only until the deadline."))
         before = current.status
         current.status = ApplicationStatus.WITHDRAWN

@@ -211,12 +211,19 @@ async def submit_application(request: Request) -> Response:
 async def receipt(request: Request) -> Response:
     user = await require_user(request)
     application = await application_for_applicant(user, int_param(request, "application_id"))
+    return await _receipt_page(request, application)
+
+
+async def _receipt_page(request: Request, application: Application, *, message: str | None = None,
+                        status: int = 200) -> Response:
     content = await submission.load_content(application)
     return render(request, "apply/receipt.html", {
         "application": application,
         "history": await StatusChange.filter(application=application).order_by("at"),
         "attachments": content.attachments, "answers": content.answers, "questions": content.questions,
-    })
+        "message": message,
+        "can_withdraw": submission.withdrawable(application, application.edition, submission.now()),
+    }, status=status)
 
 
 @login_required
@@ -224,7 +231,10 @@ async def withdraw(request: Request) -> Response:
     user = await require_user(request)
     application = await application_for_applicant(user, int_param(request, "application_id"))
     await checked_form(request)
-    await submission.withdraw(user, application, ip=client_ip(request))
+    try:
+        await submission.withdraw(user, application, ip=client_ip(request))
+    except ServiceError as exc:  # e.g. past the deadline: back on the application's page, told why
+        return await _receipt_page(request, application, message=exc.message, status=400)
     request.session["flash"] = _("Application %(ref)s withdrawn.", ref=application.reference)
     return redirect(request, "dashboard")
 

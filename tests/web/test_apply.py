@@ -381,6 +381,8 @@ async def test_the_deadline_is_judged_by_the_server_clock(alice, settings):
     # The submitted one can no longer be withdrawn either.
     response = await alice.submit(f"/applications/{on_time.id}/withdraw")
     assert response.status_code == 400 and "Applications can be withdrawn only until the deadline." in response.text
+    assert f"Receipt: {on_time.reference}" in response.text  # told on the application's own page, not a bare error page
+    assert "Withdraw the application" not in response.text  # and no longer offered a button that cannot work
     await on_time.refresh_from_db()
     assert on_time.status == "submitted"
 
@@ -453,7 +455,7 @@ async def test_withdrawing_before_the_deadline_is_confirmed(alice, settings, smt
     application = await start(alice)
     await fill(alice, application)
     location(await alice.submit(f"/applications/{application.id}/submit", {"submit_key": await submit_key(alice, application)}))
-    await alice.page(f"/applications/{application.id}/receipt")
+    assert "Withdraw the application" in (await alice.page(f"/applications/{application.id}/receipt")).text
     assert location(await alice.submit(f"/applications/{application.id}/withdraw")) == "/me"
     page = await alice.page("/me")
     assert f"Application {application.reference} withdrawn." in page.text
