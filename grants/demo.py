@@ -541,7 +541,7 @@ async def _create(password_hash: str, now: datetime) -> DemoSummary:
         applicant = await user(local, name, role="applicant", locale=locale)
         group = await Group.create(created_by=applicant, **group_fields)
         for first_name, band, role, guardian in members:
-            minor = band.upper_age < edition.consent_age
+            minor = band.lower_age < edition.consent_age
             await GroupMember.create(
                 group=group, user=applicant if role == "lead" else None, first_name=first_name,
                 role=role, age_band=band,

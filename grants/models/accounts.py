@@ -18,10 +18,15 @@ class AgeBand(StrEnum):
 
     @property
     def upper_age(self) -> int:
-        """The oldest age in the band (used to decide if a guardian's consent is needed)."""
+        """The oldest age in the band."""
         return {"under_14": 13, "14_15": 15, "16_17": 17, "18_21": 21, "22_25": 25}.get(
             self.value, 200
         )
+
+    @property
+    def lower_age(self) -> int:
+        """The youngest age in the band: a guardian's consent is needed if it is under the call's age."""
+        return {"under_14": 0, "14_15": 14, "16_17": 16, "18_21": 18, "22_25": 22}.get(self.value, 26)
 
 
 class User(Model):

@@ -166,7 +166,9 @@ async def consent_age_in_force() -> int:
 
 
 def needs_consent(member: GroupMember, edition: Edition) -> bool:
-    return member.age_band.upper_age < edition.consent_age and member.guardian_consent_at is None
+    # Only the band is known, so a band reaching below the consent age needs consent for everyone
+    # in it: asking an adult's guardian once too often is better than missing a minor's.
+    return member.age_band.lower_age < edition.consent_age and member.guardian_consent_at is None
 
 
 async def submission_blockers(group: Group, edition: Edition) -> list[str]:
@@ -181,9 +183,16 @@ async def submission_blockers(group: Group, edition: Edition) -> list[str]:
     if edition.eligible_countries and group.country not in edition.eligible_countries:
         problems.append(_("Groups from %(c)s cannot apply to this call.", c=group.country))
     for member in members:
-        if needs_consent(member, edition):
+        if not needs_consent(member, edition):
+            continue
+        if member.age_band.upper_age < edition.consent_age:
             problems.append(
                 _("%(name)s is under %(age)s: record a parent's or guardian's consent on the group page before submitting.",
+                  name=member.first_name, age=edition.consent_age)
+            )
+        else:
+            problems.append(
+                _("%(name)s's age band reaches below %(age)s, the age from which this call needs no guardian's consent: record a parent's or guardian's consent on the group page before submitting.",
                   name=member.first_name, age=edition.consent_age)
             )
     return problems

@@ -94,3 +94,21 @@ async def test_only_members_can_change_a_group(alice):
         await groups.add_member(mallory, group, first_name="Mallory", age_band="18_21")
     assert await groups.groups_of(mallory) == []
     assert [g.id for g in await groups.groups_of(alice)] == [group.id]
+
+
+@pytest.mark.parametrize(("band", "consent_age", "needed"), [
+    ("16_17", 18, True), ("18_21", 18, False),  # the usual age: bands end exactly there
+    ("16_17", 17, True),  # a 16-year-old is in the band: the whole band is asked
+    ("14_15", 15, True), ("18_21", 21, True), ("22_25", 21, False), ("under_14", 14, True),
+    ("over_25", 18, False),
+])
+def test_a_member_needs_a_guardians_consent_when_their_band_reaches_below_the_calls_age(band, consent_age, needed):
+    from types import SimpleNamespace
+
+    from grants.models import AgeBand
+
+    member = SimpleNamespace(age_band=AgeBand(band), guardian_consent_at=None)
+    edition = SimpleNamespace(consent_age=consent_age)
+    assert groups.needs_consent(member, edition) is needed
+    member.guardian_consent_at = datetime.now(UTC)
+    assert groups.needs_consent(member, edition) is False

@@ -193,13 +193,14 @@ async def test_a_minor_without_consent_blocks_submission_until_it_is_recorded(de
 
 async def test_a_call_with_a_higher_consent_age_lets_the_group_page_record_that_consent(demo, browser):
     edition = await Edition.get(status="open")
-    edition.consent_age = 22  # the 18-21 band is then wholly under it
+    edition.consent_age = 21  # part of the 18-21 band is under it, so all of the band is asked
     await edition.save()
     await sign_up(browser)
     group_url = await make_group(browser, lead_band="18_21")
     application = await start(browser)
     await fill(browser, application)
-    message = "Alice is under 22: record a parent's or guardian's consent on the group page before submitting."
+    message = ("Alice's age band reaches below 21, the age from which this call needs no guardian's consent: "
+               "record a parent's or guardian's consent on the group page before submitting.")
     assert message in text_of(await browser.page(f"/applications/{application.id}/step/3"))
 
     group_page = await browser.page(group_url)
