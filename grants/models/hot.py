@@ -4,15 +4,17 @@ Why: Tortoise builds a query's SQL anew on every call, and for a filter across a
 two `select_related` that building costs about a millisecond of CPU, five times what running
 the query costs on SQLite. The permission check that loads an application with its call and
 group runs on six of the eight requests of an applicant's deadline flow, so in a deadline rush
-this building was a quarter of the server's Python time. The same holds, less
-steeply, for the call page's edition, the applicant's groups, and an application's answers,
-files and members, read on most pages of the form. Here the SQL text is made once per dialect from the models' own column lists, and rows become model instances the way Tortoise's
-executor makes them (`_init_from_db`, related objects in `_<field>`), so callers get ordinary
-models. Anything not on that hot path stays with the ORM.
+this building was a quarter of the server's Python time. The same holds, less steeply, for
+the call page's edition, the applicant's groups, and an application's answers, files and
+members, read on most pages of the form. Here the SQL text is made once per dialect from the
+models' own column lists, and rows become model instances the way Tortoise's executor makes
+them (`_init_from_db`, related objects in `_<field>`), so callers get ordinary models.
+Anything not on that hot path stays with the ORM.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar
 
@@ -25,8 +27,10 @@ from grants.models.calls import Edition, Programme
 M = TypeVar("M", bound=Model)
 
 
-def columns(model: type[Model]) -> list[str]:
-    return list(model._meta.fields_db_projection.values())
+@cache
+def columns(model: type[Model]) -> tuple[str, ...]:
+    """The model's database columns, in the order the SELECTs here list them (read per row)."""
+    return tuple(model._meta.fields_db_projection.values())
 
 
 def select_list(alias: str, model: type[Model]) -> str:
@@ -48,7 +52,7 @@ def instance(model: type[M], row: tuple[Any, ...], start: int) -> tuple[M, int]:
     return model._init_from_db(**dict(zip(names, row[start:end], strict=True))), end
 
 
-async def rows_of(sql_for: Any, values: list[Any]) -> list[tuple[Any, ...]]:
+async def rows_of(sql_for: Callable[[str], str], values: list[Any]) -> list[tuple[Any, ...]]:
     """Rows as plain tuples: joined tables repeat column names, so rows are read by position."""
     db = connections.get("default")
     _, rows = await db.execute_query(sql_for(db.capabilities.dialect), values)

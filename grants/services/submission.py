@@ -44,6 +44,7 @@ from grants.storage import LocalStorage, StoredFile, TooLarge
 LANGUAGE_CHOICES = ("en", "fr", "ru", "de", "es", "it", "uk", "ka", "kk", "ky", "tg", "uz", "tr", "other")
 URL_RE = re.compile(r"^https?://[^\s/$.?#].[^\s]*$", re.IGNORECASE)
 EDITABLE = (ApplicationStatus.DRAFT,)
+WITHDRAWABLE = (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED)
 
 
 def now() -> datetime:
@@ -439,7 +440,7 @@ async def submit(
 
 def withdrawable(application: Application, edition: Edition, at: datetime) -> bool:
     """Whether the applicant may still withdraw (what the receipt page offers and `withdraw` checks)."""
-    return application.status in (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED) and at < edition.closes_at
+    return application.status in WITHDRAWABLE and at < edition.closes_at
 
 
 async def withdraw(user: User, application: Application, *, ip: str = "") -> None:
@@ -447,9 +448,9 @@ async def withdraw(user: User, application: Application, *, ip: str = "") -> Non
     async with in_transaction():
         current = await Application.select_for_update().get(id=application.id)
         edition: Edition = await current.edition
+        if current.status not in WITHDRAWABLE:
+            raise ServiceError(_("This application can no longer be withdrawn."))
         if not withdrawable(current, edition, now()):
-            if current.status not in (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED):
-                raise ServiceError(_("This application can no longer be withdrawn."))
             raise ServiceError(_("Applications can be withdrawn only until the deadline."))
         before = current.status
         current.status = ApplicationStatus.WITHDRAWN
