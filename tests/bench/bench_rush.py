@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 import asyncpg
 import httpx
+import uvloop
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -40,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from lean_client import LeanClient, Response  # noqa: E402
 
-from grants import db  # noqa: E402
+from grants import db, memory  # noqa: E402
 from grants.demo import load_demo  # noqa: E402
 from grants.models import AgeBand, Application, Attachment, Group, GroupMember, User  # noqa: E402
 from grants.security import hash_password  # noqa: E402
@@ -60,10 +61,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used so far (Linux /proc), to show where the machine's time goes."""
+def process_counters(pid: int) -> tuple[float, float, int]:
+    """User CPU, system CPU (seconds) and minor page faults of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick, int(fields[7])
+
+
+def cpu_seconds(pid: int) -> float:
+    user, system, _faults = process_counters(pid)
+    return user + system
 
 
 async def bench_environment(backend: str, prefix: str) -> tuple[dict[str, str], str | None]:
@@ -218,9 +225,41 @@ async def rush(client: LeanClient, number: int, stats: Stats, payload: bytes) ->
     return await rush_steps(client, number, payload, timed)
 
 
-async def run(backend: str, applicants: int, sample_to: str | None = None, processes: int = 1) -> dict:
+async def alone(clients: list[LeanClient], first: int, servers: list[subprocess.Popen], payload: bytes) -> dict[str, tuple[float, ...]]:
+    """Each step's cost with nothing else running: one applicant's flow after another, the
+    servers' and this process's CPU read around every request. Returns, by step, the mean wall
+    time, server CPU (user + system), the server's system CPU alone and load-generator CPU, in
+    milliseconds.
+
+    Why: in the rush everyone starts together and a first-come line keeps them in step, so
+    nearly all 500 do the same step at once and a request waits for the whole crowd's copy of
+    it: its latency is about applicants x that step's CPU (server, load generator and kernel
+    together) / cores. The costliest step sets the p99."""
+    costs: dict[str, list[tuple[float, float, float]]] = {}
+
+    def server_cpu() -> tuple[float, float]:
+        counters = [process_counters(server.pid) for server in servers]
+        return sum(c[0] + c[1] for c in counters), sum(c[1] for c in counters)
+
+    async def timed(step: str, call: Awaitable[Response]) -> Response:
+        (server_before, system_before), client_before = server_cpu(), sum(os.times()[:2])
+        started = time.perf_counter()
+        response = await call
+        wall = time.perf_counter() - started
+        server, system = server_cpu()
+        costs.setdefault(step, []).append(
+            (wall, server - server_before, system - system_before, sum(os.times()[:2]) - client_before))
+        return response
+
+    for number, client in enumerate(clients):
+        await rush_steps(client, first + number, payload, timed)
+    return {step: tuple(1000 * statistics.fmean(column) for column in zip(*values, strict=True))  # type: ignore[misc]
+            for step, values in costs.items()}
+
+
+async def run(backend: str, applicants: int, sample_to: str | None = None, processes: int = 1, measured_alone: int = 0) -> dict:
     environ, schema = await bench_environment(backend, "rush")
-    await prepare(environ, applicants)
+    await prepare(environ, applicants + measured_alone)
     # One uvicorn process per port, clients spread over them: what a balancer in front would do
     # (DESIGN: one process per port rather than --workers, see uvicorn issue 3149).
     ports = [free_port() for _ in range(processes)]
@@ -244,7 +283,7 @@ async def run(backend: str, applicants: int, sample_to: str | None = None, proce
                 except httpx.HTTPError:
                     time.sleep(0.1)
         # One keep-alive connection per applicant, as a browser would hold.
-        clients = [LeanClient("127.0.0.1", ports[n % len(ports)]) for n in range(applicants)]
+        clients = [LeanClient("127.0.0.1", ports[n % len(ports)]) for n in range(applicants + measured_alone)]
         login_stats, rush_stats = Stats(), Stats()
         gate = asyncio.Semaphore(8)
 
@@ -257,18 +296,24 @@ async def run(backend: str, applicants: int, sample_to: str | None = None, proce
         login_seconds = time.perf_counter() - started
 
         payload = b"%PDF-1.4\n" + os.urandom(FILE_BYTES - 9)
+        # The applicants measured alone are extra ones: the rush's 500 start from the same state.
+        await asyncio.gather(*(spread_login(n) for n in range(applicants, applicants + measured_alone)))
+        step_costs = await alone(clients[applicants:], applicants, servers, payload)
+        clients = clients[:applicants]
         # --sample: py-spy samples each server during the rush (threads holding the GIL only, so
         # the samples are where Python spends CPU), as collapsed stacks for a flame graph.
         spies = [subprocess.Popen([str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(server.pid), "--rate", "250",
                                    "--gil", "--nonblocking", "--format", "raw", "--output", f"{sample_to}.{index}"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                  for index, server in enumerate(servers)] if sample_to else []
-        server_cpu_before = sum(cpu_seconds(server.pid) for server in servers)
+        server_before = [process_counters(server.pid) for server in servers]
         client_cpu_before = sum(os.times()[:2])
         started = time.perf_counter()
         results = await asyncio.gather(*(rush(clients[n], n, rush_stats, payload) for n in range(applicants)), return_exceptions=True)
         rush_seconds = time.perf_counter() - started
-        server_cpu = sum(cpu_seconds(server.pid) for server in servers) - server_cpu_before
+        server_after = [process_counters(server.pid) for server in servers]
+        server_user, server_system, server_faults = (
+            sum(after[i] - before[i] for before, after in zip(server_before, server_after, strict=True)) for i in range(3))
         client_cpu = sum(os.times()[:2]) - client_cpu_before
         for spy in spies:
             spy.send_signal(signal.SIGINT)
@@ -289,13 +334,15 @@ async def run(backend: str, applicants: int, sample_to: str | None = None, proce
         "backend": backend, "applicants": applicants,
         "login_seconds": login_seconds, "login_per_s": applicants / login_seconds,
         "login_p50": percentile(login_stats.latencies, 0.5), "login_p99": percentile(login_stats.latencies, 0.99),
-        "rush_seconds": rush_seconds, "server_cpu_ms_per_flow": 1000 * server_cpu / applicants,
+        "rush_seconds": rush_seconds, "server_cpu_ms_per_flow": 1000 * (server_user + server_system) / applicants,
+        "server_system_ms_per_flow": 1000 * server_system / applicants, "server_faults_per_flow": server_faults / applicants,
         "client_cpu_ms_per_flow": 1000 * client_cpu / applicants, "requests": len(latencies), "requests_per_s": len(latencies) / rush_seconds,
         "p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99), "max": max(latencies),
         "by_step": {step: (percentile(values, 0.5), percentile(values, 0.99)) for step, values in rush_stats.by_step.items()},
         "mean": statistics.fmean(latencies), "status": rush_stats.status, "client_errors": len(errors),
         "5xx": sum(n for code, n in rush_stats.status.items() if code >= 500), **check,
         "error_kinds": sorted({f"{type(e).__name__}: {e}"[:200] for e in errors}),
+        "alone": step_costs, "measured_alone": measured_alone,
     }
 
 
@@ -317,23 +364,39 @@ def main() -> int:
     parser.add_argument("--sample", metavar="PREFIX", help="sample the servers with py-spy during the rush into "
                         "PREFIX.0, PREFIX.1, ... (collapsed stacks; needs `.venv/bin/pip install py-spy`)")
     parser.add_argument("--processes", type=int, default=1, help="server processes, one per port")
+    parser.add_argument("--alone", type=int, default=50, metavar="N",
+                        help="before the rush, N extra applicants go through the flow one at a time, to measure each step's cost")
     args = parser.parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     print(f"this machine: a pure-Python loop of 5 million additions takes {machine_loop_seconds():.2f} s "
           "(figures from machines of different speed compare only through this)")
     failed = False
     for backend in backends:
-        result = asyncio.run(run(backend, args.applicants, args.sample, args.processes))
+        # The load generator runs on uvloop with large buffers kept, as the servers do: it shares
+        # their two cores, and every millisecond it saves is one the servers get.
+        memory.keep_large_buffers()
+        result = uvloop.run(run(backend, args.applicants, args.sample, args.processes, args.alone))
         print(f"\n== deadline rush on {backend}: {result['applicants']} applicants, 1 MiB upload each, "
               f"{args.processes} server process(es) ==")
         print(f"log-ins (spread, 8 at a time): {result['login_seconds']:.1f} s, {result['login_per_s']:.1f}/s, "
               f"p50 {result['login_p50'] * 1000:.0f} ms, p99 {result['login_p99'] * 1000:.0f} ms")
         print(f"rush: {result['requests']} requests in {result['rush_seconds']:.1f} s = {result['requests_per_s']:.1f} req/s; "
               f"latency p50 {result['p50'] * 1000:.0f} ms, p99 {result['p99'] * 1000:.0f} ms, max {result['max'] * 1000:.0f} ms")
-        print(f"CPU per applicant's flow (user + system): server {result['server_cpu_ms_per_flow']:.1f} ms, "
+        print(f"CPU per applicant's flow (user + system): server {result['server_cpu_ms_per_flow']:.1f} ms "
+              f"(system {result['server_system_ms_per_flow']:.1f} ms, {result['server_faults_per_flow']:.0f} page faults), "
               f"load generator {result['client_cpu_ms_per_flow']:.1f} ms, on {os.cpu_count()} cores")
+        alone_costs = result["alone"]
+        print(f"{'':<30}{'rush':>20}   alone (mean of {result['measured_alone']}), ms")
+        print(f"{'step':<30}{'p50 ms':>10}{'p99 ms':>10}{'wall':>9}{'server':>9}{'system':>9}{'loadgen':>9}")
         for step, (p50, p99) in result["by_step"].items():
-            print(f"  {step:<28} p50 {p50 * 1000:>6.0f} ms  p99 {p99 * 1000:>6.0f} ms")
+            wall, server, system, client = alone_costs.get(step, (float("nan"),) * 4)
+            print(f"  {step:<28}{p50 * 1000:>10.0f}{p99 * 1000:>10.0f}{wall:9.1f}{server:9.1f}{system:9.1f}{client:9.1f}")
+        if alone_costs:
+            costliest = max(alone_costs, key=lambda step: alone_costs[step][1] + alone_costs[step][3])
+            cpu = alone_costs[costliest][1] + alone_costs[costliest][3]
+            print(f"everyone at the costliest step ({costliest}) at once: {result['applicants']} x {cpu:.1f} ms of CPU "
+                  f"/ {os.cpu_count()} cores = {result['applicants'] * cpu / 1000 / os.cpu_count():.2f} s (a floor for the p99 "
+                  "while the crowd moves in step)")
         print(f"status codes: {result['status']}; client errors: {result['client_errors']} {result['error_kinds']}")
         print(f"database check: {result['submitted_in_db']} submitted, {result['accepted_by_http']} receipts, "
               f"lost {result['lost']}, half-written {result['half_written']}, .part files left {result['part_files_left']}")

@@ -40,26 +40,28 @@ class LeanClient:
                    files: dict[str, tuple[str, bytes, str]] | None = None) -> Response:
         if files:
             boundary = secrets.token_hex(16)
-            parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-                     for name, value in (data or {}).items()]
+            # The body as pieces, written one after another: a file is never copied into a joined body.
+            pieces = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+                      for name, value in (data or {}).items()]
             for name, (filename, content, content_type) in files.items():
-                parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                             f"Content-Type: {content_type}\r\n\r\n".encode() + content + b"\r\n")
-            body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-            return await self.request("POST", path, body, f"multipart/form-data; boundary={boundary}")
-        return await self.request("POST", path, urlencode(data or {}).encode(), "application/x-www-form-urlencoded")
+                pieces += [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                           f"Content-Type: {content_type}\r\n\r\n".encode(), content, b"\r\n"]
+            pieces.append(f"--{boundary}--\r\n".encode())
+            return await self.request("POST", path, pieces, f"multipart/form-data; boundary={boundary}")
+        return await self.request("POST", path, [urlencode(data or {}).encode()], "application/x-www-form-urlencoded")
 
-    async def request(self, method: str, path: str, body: bytes = b"", content_type: str = "") -> Response:
+    async def request(self, method: str, path: str, body: list[bytes] | None = None, content_type: str = "") -> Response:
         head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "Accept-Language: en"]
         if self.cookies:
             head.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
         if method == "POST":
-            head += [f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
-        message = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+            head += [f"Content-Type: {content_type}", f"Content-Length: {sum(len(piece) for piece in body or ())}"]
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         assert self._reader is not None
-        self._writer.write(message)
+        self._writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
+        for piece in body or ():
+            self._writer.write(piece)
         await self._writer.drain()
         response = await self._read_response(self._reader)
         if response.headers.get("connection", "").lower() == "close":
