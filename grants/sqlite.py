@@ -30,7 +30,13 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from tortoise.backends.sqlite.client import SqliteClient
+from tortoise.backends.base.client import TransactionalDBClient, TransactionContext
+from tortoise.backends.sqlite.client import (
+    SqliteClient,
+    SqliteTransactionContext,
+    SqliteTransactionWrapper,
+)
+from tortoise.connection import get_connections
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 FIRST_PAUSE = 0.0005  # seconds; doubles on each try up to LONGEST_PAUSE
@@ -106,7 +112,34 @@ class InlineConnection:
         return self._conn.total_changes
 
 
+class LockSafeTransactionContext(SqliteTransactionContext):
+    """Tortoise's SQLite transaction context, giving its lock back when the transaction cannot begin.
+
+    Tortoise's own takes the connection's lock, then BEGINs; if BEGIN fails (another process held
+    the write lock past the busy timeout) or the waiting task is cancelled, `__aexit__` never runs,
+    the lock is never released, and every later statement of this process waits for it forever.
+    """
+
+    async def __aenter__(self) -> TransactionalDBClient:
+        await self._trxlock.acquire()
+        try:
+            await self.ensure_connection()
+            self.token = get_connections().set(self.connection_name, self.connection)
+            try:
+                await self.connection.begin()
+            except BaseException:
+                get_connections().reset(self.token)
+                raise
+        except BaseException:
+            self._trxlock.release()
+            raise
+        return self.connection
+
+
 class InlineSqliteClient(SqliteClient):
+    def _in_transaction(self) -> TransactionContext:
+        return LockSafeTransactionContext(SqliteTransactionWrapper(self), self._lock)
+
     async def create_connection(self, with_db: bool) -> None:
         if self._connection:
             return

@@ -114,3 +114,55 @@ async def test_a_write_that_waits_past_the_busy_timeout_fails_and_changes_nothin
     finally:
         for client in (holder, impatient):
             await client.close()
+
+
+async def test_a_transaction_that_cannot_begin_leaves_the_connection_usable(tmp_path):
+    """A BEGIN that times out waiting for another process fails; this process's next query runs.
+
+    Tortoise's own transaction context takes the connection's lock before BEGIN and releases it
+    only in __aexit__, which Python never calls when __aenter__ raised: the lock stayed taken and
+    every later query of the process waited for it forever.
+    """
+    path = str(tmp_path / "db.sqlite3")
+    holder, _ = await two_processes(InlineSqliteClient, path)
+    impatient = InlineSqliteClient(file_path=path, connection_name="impatient", busy_timeout=100)
+    await impatient.create_connection(with_db=True)
+    try:
+        async with TortoiseContext():
+            async with holder._in_transaction() as connection:
+                await connection.execute_query("UPDATE counter SET n = n + 1")
+                with pytest.raises((OperationalError, TransactionManagementError), match="locked"):
+                    async with impatient._in_transaction() as waiting:
+                        await waiting.execute_query("UPDATE counter SET n = n + 10")
+            rows = await asyncio.wait_for(impatient.execute_query_dict("SELECT n FROM counter"), timeout=5)
+            assert rows == [{"n": 1}]
+            async with impatient._in_transaction() as connection:  # and it can write again
+                await connection.execute_query("UPDATE counter SET n = n + 10")
+        assert (await holder.execute_query_dict("SELECT n FROM counter")) == [{"n": 11}]
+    finally:
+        for client in (holder, impatient):
+            await client.close()
+
+
+async def test_a_request_cancelled_while_waiting_to_begin_leaves_the_connection_usable(tmp_path):
+    """Cancelled while waiting for the write lock (a server shutting down, a timeout): no lock kept."""
+    holder, waiter = await two_processes(InlineSqliteClient, str(tmp_path / "db.sqlite3"))
+
+    async def write() -> None:
+        async with waiter._in_transaction() as connection:
+            await connection.execute_query("UPDATE counter SET n = n + 10")
+
+    try:
+        async with TortoiseContext():
+            async with holder._in_transaction() as connection:
+                await connection.execute_query("UPDATE counter SET n = n + 1")
+                waiting = asyncio.create_task(write())
+                await asyncio.sleep(0.05)  # the waiter is retrying its BEGIN IMMEDIATE
+                waiting.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await waiting
+            await asyncio.wait_for(write(), timeout=5)
+        assert (await holder.execute_query_dict("SELECT n FROM counter")) == [{"n": 11}]
+    finally:
+        await holder.close()
+        await waiter.close()

@@ -398,7 +398,8 @@ def main() -> int:
                   f"/ {os.cpu_count()} cores = {result['applicants'] * cpu / 1000 / os.cpu_count():.2f} s (a floor for the p99 "
                   "while the crowd moves in step)")
         print(f"status codes: {result['status']}; client errors: {result['client_errors']} {result['error_kinds']}")
-        print(f"database check: {result['submitted_in_db']} submitted, {result['accepted_by_http']} receipts, "
+        print(f"database check: {result['submitted_in_db']} submitted ({result['measured_alone']} of them measured alone), "
+              f"{result['accepted_by_http']} receipts in the rush, "
               f"lost {result['lost']}, half-written {result['half_written']}, .part files left {result['part_files_left']}")
         ratio = result["p99"] / P99_TARGET_S
         print(f"p99 target {P99_TARGET_S:.1f} s: ratio {ratio:.2f}" + (" (target applies to SQLite)" if backend != "sqlite" else ""))
