@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from tortoise.exceptions import OperationalError, TransactionManagementError
 
 from grants import db, i18n, mail, memory
 from grants.i18n import gettext as _
@@ -140,6 +141,18 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", {"status": 500, "title": title, "detail": None}, status=500)
 
 
+async def database_error(request: Request, exc: Exception) -> Response:
+    """SQLite's write lock held past the busy timeout by other writers: the request changed nothing
+    (its transaction never began, or rolled back), so say so and ask for a retry, as 503."""
+    if "database is locked" not in str(exc):
+        return await server_error(request, exc)
+    log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+    title = _("The site is very busy right now. Nothing was changed by this request: please try again in a minute.")
+    response = render(request, "error.html", {"status": 503, "title": title, "detail": None}, status=503)
+    response.headers["retry-after"] = "30"
+    return response
+
+
 def _http_phrase(status: int) -> str:
     from http import HTTPStatus
 
@@ -196,6 +209,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         exception_handlers={
             HTTPException: http_error,
             ServiceError: service_error,
+            OperationalError: database_error,  # a busy SQLite raises one or the other
+            TransactionManagementError: database_error,
             Exception: server_error,
         },
         lifespan=lifespan,

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import html
 import re
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from tortoise import connections
 
 from grants.mail import send_pending
 from grants.models import (
@@ -260,6 +262,26 @@ async def test_step_one_and_two_errors_are_on_their_fields_and_every_value_is_ke
     assert response.status_code == 400 and field_error(response, "participants")
     response = await alice.submit(f"/applications/{application.id}/step/2", {**ANSWERS, "participants": "1e999"})
     assert response.status_code == 400 and field_error(response, "participants")
+
+
+@pytest.mark.parametrize("settings", ["sqlite"], indirect=True)  # SQLite's one write lock
+async def test_a_save_that_waits_too_long_for_the_database_says_so_and_changes_nothing(alice, settings):
+    application = await start(alice)
+    connections.get("default")._connection.busy_timeout_ms = 100  # instead of 5 s
+    other_process = sqlite3.connect(settings.data_dir / "grants.sqlite3", isolation_level=None)
+    other_process.execute("BEGIN IMMEDIATE")  # another server process, writing at length
+    step1 = {"title": "Renamed while busy", "summary": "Talks.", "language": "en", "go": "next"}
+    try:
+        response = await alice.submit(f"/applications/{application.id}/step/1", step1)
+    finally:
+        other_process.execute("ROLLBACK")
+        other_process.close()
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "30"
+    assert "The site is very busy right now. Nothing was changed by this request" in text_of(response)
+    assert (await Application.get(id=application.id)).title == "Peer talks in Lisbon"
+    location(await alice.submit(f"/applications/{application.id}/step/1", step1))  # the same form, again
+    assert (await Application.get(id=application.id)).title == "Renamed while busy"
 
 
 async def test_a_draft_is_saved_at_every_step_and_resumed_in_another_session(alice, make_browser):
