@@ -7,6 +7,9 @@ separately. Then every applicant starts at the same instant and, with no pause, 
 requests a browser makes: open the call's apply page, create the draft, open and save step 1,
 save step 2 with the upload, open the check page, submit, open the receipt. All eight are
 timed, per step too; the server's and the load generator's CPU per flow show where time goes.
+Before the rush, `--alone N` extra applicants (default 50) go through the same flow one at a
+time, to print what each step costs with nothing else running, and the p99 floor that the
+costliest step sets when everyone does it at once (see `alone`).
 Afterwards the database is checked: every accepted submission is complete (status, content
 hash recomputed, attachment on disk with the recorded size and SHA-256).
 Targets: 0 lost or half-written submissions, 0 responses 5xx, p99 < 2 s on SQLite.
@@ -66,11 +69,6 @@ def process_counters(pid: int) -> tuple[float, float, int]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
     return int(fields[11]) / tick, int(fields[12]) / tick, int(fields[7])
-
-
-def cpu_seconds(pid: int) -> float:
-    user, system, _faults = process_counters(pid)
-    return user + system
 
 
 async def bench_environment(backend: str, prefix: str) -> tuple[dict[str, str], str | None]:
@@ -235,7 +233,7 @@ async def alone(clients: list[LeanClient], first: int, servers: list[subprocess.
     nearly all 500 do the same step at once and a request waits for the whole crowd's copy of
     it: its latency is about applicants x that step's CPU (server, load generator and kernel
     together) / cores. The costliest step sets the p99."""
-    costs: dict[str, list[tuple[float, float, float]]] = {}
+    costs: dict[str, list[tuple[float, float, float, float]]] = {}
 
     def server_cpu() -> tuple[float, float]:
         counters = [process_counters(server.pid) for server in servers]
@@ -365,7 +363,8 @@ def main() -> int:
                         "PREFIX.0, PREFIX.1, ... (collapsed stacks; needs `.venv/bin/pip install py-spy`)")
     parser.add_argument("--processes", type=int, default=1, help="server processes, one per port")
     parser.add_argument("--alone", type=int, default=50, metavar="N",
-                        help="before the rush, N extra applicants go through the flow one at a time, to measure each step's cost")
+                        help="before the rush, N extra applicants go through the flow one at a time, to measure each step's "
+                        "cost (Linux counts CPU in 10 ms ticks, so means need 50 or more)")
     args = parser.parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     print(f"this machine: a pure-Python loop of 5 million additions takes {machine_loop_seconds():.2f} s "
