@@ -25,10 +25,12 @@ async def read_then_write(client: SqliteClient, name: str, started: asyncio.Even
         await connection.execute_query("INSERT INTO log (name) VALUES (?)", [name])
 
 
-async def two_processes(client_class: type[SqliteClient], path: str) -> tuple[SqliteClient, SqliteClient]:
+async def two_processes(
+    client_class: type[SqliteClient], path: str, *, second_busy_timeout: int = 5000
+) -> tuple[SqliteClient, SqliteClient]:
     # Two clients, two connections: what two uvicorn processes on one database file have.
     first = client_class(file_path=path, connection_name="first", busy_timeout=5000)
-    second = client_class(file_path=path, connection_name="second", busy_timeout=5000)
+    second = client_class(file_path=path, connection_name="second", busy_timeout=second_busy_timeout)
     for client in (first, second):
         await client.create_connection(with_db=True)
     await first.execute_script("CREATE TABLE counter (n INTEGER); INSERT INTO counter VALUES (0);"
@@ -100,10 +102,7 @@ async def test_a_write_waiting_for_another_process_lets_this_process_go_on(tmp_p
 
 
 async def test_a_write_that_waits_past_the_busy_timeout_fails_and_changes_nothing(tmp_path):
-    path = str(tmp_path / "db.sqlite3")
-    holder, _ = await two_processes(InlineSqliteClient, path)
-    impatient = InlineSqliteClient(file_path=path, connection_name="impatient", busy_timeout=100)
-    await impatient.create_connection(with_db=True)
+    holder, impatient = await two_processes(InlineSqliteClient, str(tmp_path / "db.sqlite3"), second_busy_timeout=100)
     try:
         async with TortoiseContext():
             async with holder._in_transaction() as connection:
@@ -123,10 +122,7 @@ async def test_a_transaction_that_cannot_begin_leaves_the_connection_usable(tmp_
     only in __aexit__, which Python never calls when __aenter__ raised: the lock stayed taken and
     every later query of the process waited for it forever.
     """
-    path = str(tmp_path / "db.sqlite3")
-    holder, _ = await two_processes(InlineSqliteClient, path)
-    impatient = InlineSqliteClient(file_path=path, connection_name="impatient", busy_timeout=100)
-    await impatient.create_connection(with_db=True)
+    holder, impatient = await two_processes(InlineSqliteClient, str(tmp_path / "db.sqlite3"), second_busy_timeout=100)
     try:
         async with TortoiseContext():
             async with holder._in_transaction() as connection:
