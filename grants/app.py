@@ -120,7 +120,9 @@ async def error_page(request: Request, status: int, detail: str | None) -> Respo
     """The one error page: a translated title for the status, and what went wrong if known."""
     await current_user(request)
     title = _(ERROR_TITLES.get(status, N_("Something went wrong.")))
-    return render(request, "error.html", {"status": status, "title": title, "detail": detail}, status=status)
+    return render(
+        request, "error.html", {"status": status, "title": title, "detail": detail}, status=status
+    )
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -138,7 +140,9 @@ async def server_error(request: Request, exc: Exception) -> Response:
     # No database call here: the error may have come from the database itself.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     title = _("Something went wrong on our side. Your data is safe; please try again.")
-    return render(request, "error.html", {"status": 500, "title": title, "detail": None}, status=500)
+    return render(
+        request, "error.html", {"status": 500, "title": title, "detail": None}, status=500
+    )
 
 
 async def database_error(request: Request, exc: Exception) -> Response:
@@ -147,8 +151,12 @@ async def database_error(request: Request, exc: Exception) -> Response:
     if "database is locked" not in str(exc):
         return await server_error(request, exc)
     log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
-    title = _("The site is very busy right now. Nothing was changed by this request: please try again in a minute.")
-    response = render(request, "error.html", {"status": 503, "title": title, "detail": None}, status=503)
+    title = _(
+        "The site is very busy right now. Nothing was changed by this request: please try again in a minute."
+    )
+    response = render(
+        request, "error.html", {"status": 503, "title": title, "detail": None}, status=503
+    )
     response.headers["retry-after"] = "30"
     return response
 

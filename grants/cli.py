@@ -11,7 +11,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from grants.settings import Settings, load_settings
 
 
-def _run(coroutine_factory: Callable[[Settings], Awaitable[int]]) -> Callable[[argparse.Namespace], int]:
+def _run(
+    coroutine_factory: Callable[[Settings], Awaitable[int]],
+) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         return asyncio.run(coroutine_factory(load_settings()))
 
@@ -72,7 +74,9 @@ def _createadmin(args: argparse.Namespace) -> int:
             if await User.exists(email=args.email.lower()):
                 print(f"error: an account for {args.email} exists already", file=sys.stderr)
                 return 1
-            await create_user(email=args.email, display_name=args.name, password=password, is_admin=True)
+            await create_user(
+                email=args.email, display_name=args.name, password=password, is_admin=True
+            )
         finally:
             await db.close_database()
         print(f"Administrator {args.email} created.")
@@ -84,7 +88,9 @@ def _createadmin(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("grants.app:create_app", factory=True, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(
+        "grants.app:create_app", factory=True, host=args.host, port=args.port, log_level="info"
+    )
     return 0
 
 
@@ -92,8 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grants", description="Prevention Prize platform")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("migrate", help="apply database migrations").set_defaults(func=_run(_migrate))
-    commands.add_parser("demo", help="migrate and load the demo edition (once)").set_defaults(func=_run(_demo))
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(
+        func=_run(_migrate)
+    )
+    commands.add_parser("demo", help="migrate and load the demo edition (once)").set_defaults(
+        func=_run(_demo)
+    )
     serve = commands.add_parser("serve", help="serve the app with uvicorn")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -105,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     admin.set_defaults(func=_createadmin)
     outbox = commands.add_parser("outbox", help="mail outbox")
     outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
-    outbox_commands.add_parser("send", help="send due mail once").set_defaults(func=_run(_outbox_send))
+    outbox_commands.add_parser("send", help="send due mail once").set_defaults(
+        func=_run(_outbox_send)
+    )
 
     from scoring import cli as scoring_cli
 

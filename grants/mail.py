@@ -44,7 +44,8 @@ async def send_pending(settings: Settings, *, limit: int = 50) -> int:
         # beside them) each sender loop sees the same due mail; only the one whose update
         # matches sends it. The claim lapses after CLAIM_LEASE if that sender dies mid-send.
         claimed = await OutboxEmail.filter(id=mail.id, sent_at=None, attempts=mail.attempts).update(
-            attempts=mail.attempts + 1, send_after=now + CLAIM_LEASE)
+            attempts=mail.attempts + 1, send_after=now + CLAIM_LEASE
+        )
         if not claimed:
             continue
         mail.attempts += 1

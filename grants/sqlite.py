@@ -73,20 +73,30 @@ class InlineConnection:
 
     @staticmethod
     def _immediate(sql: str) -> str:
-        return "BEGIN IMMEDIATE" if sql.strip().upper() in ("BEGIN", "BEGIN DEFERRED", "BEGIN TRANSACTION") else sql
+        return (
+            "BEGIN IMMEDIATE"
+            if sql.strip().upper() in ("BEGIN", "BEGIN DEFERRED", "BEGIN TRANSACTION")
+            else sql
+        )
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> None:
         sql = self._immediate(sql)
         await self._run(lambda: self._conn.execute(sql, parameters or ()))
 
-    async def execute_fetchall(self, sql: str, parameters: Sequence[Any] | None = None) -> list[sqlite3.Row]:
+    async def execute_fetchall(
+        self, sql: str, parameters: Sequence[Any] | None = None
+    ) -> list[sqlite3.Row]:
         return await self._run(lambda: self._conn.execute(sql, parameters or ()).fetchall())
 
-    async def execute_insert(self, sql: str, parameters: Sequence[Any] | None = None) -> tuple[int | None]:
+    async def execute_insert(
+        self, sql: str, parameters: Sequence[Any] | None = None
+    ) -> tuple[int | None]:
         return await self._run(lambda: (self._conn.execute(sql, parameters or ()).lastrowid,))
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> None:
-        rows = list(parameters)  # a generator could not be run twice if the first try finds the database busy
+        rows = list(
+            parameters
+        )  # a generator could not be run twice if the first try finds the database busy
         await self._run(lambda: self._conn.executemany(sql, rows))
 
     async def executescript(self, script: str) -> None:

@@ -54,11 +54,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--rubric", required=True, help="rubric id, or a path to a rubric .toml file")
     p.add_argument("--aggregator", default="weighted-mean", help="default: weighted-mean")
     p.add_argument("--ranker", default="standard", help="default: standard")
-    p.add_argument("--input", required=True, type=Path, help="CSV: application,juror,criterion,score[,panel]")
+    p.add_argument(
+        "--input", required=True, type=Path, help="CSV: application,juror,criterion,score[,panel]"
+    )
     p.add_argument("--output", required=True, help="ranking CSV to write, or - for stdout")
     p.add_argument("--expected-reviews", type=int, default=None, metavar="N")
     p.add_argument(
-        "--disagreement-threshold", type=float, default=DEFAULT_DISAGREEMENT_THRESHOLD, metavar="POINTS"
+        "--disagreement-threshold",
+        type=float,
+        default=DEFAULT_DISAGREEMENT_THRESHOLD,
+        metavar="POINTS",
     )
     p.add_argument("--gate-rule", choices=GATE_RULES, default="majority")
     p.add_argument(
@@ -219,7 +224,9 @@ def _parse_panel_weights(text: str) -> dict[str, float]:
     return weights
 
 
-def read_scores(fh: TextIO, rubric: Rubric, *, name: str = "scores.csv") -> tuple[list[Review], list[str]]:
+def read_scores(
+    fh: TextIO, rubric: Rubric, *, name: str = "scores.csv"
+) -> tuple[list[Review], list[str]]:
     """Parse a long-format scores CSV into reviews; return (reviews, every error with its line).
 
     Columns: application, juror, criterion, score (empty = not scored), optional panel.
@@ -229,7 +236,9 @@ def read_scores(fh: TextIO, rubric: Rubric, *, name: str = "scores.csv") -> tupl
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in SCORE_COLUMNS if c not in header]
     if missing:
-        return [], [f"{name}:1: missing column(s): {', '.join(missing)} (header must include {','.join(SCORE_COLUMNS)})"]
+        return [], [
+            f"{name}:1: missing column(s): {', '.join(missing)} (header must include {','.join(SCORE_COLUMNS)})"
+        ]
     reader.fieldnames = header
     has_panel = "panel" in header
     criteria = {c.id: c for c in rubric.criteria}
@@ -248,7 +257,9 @@ def read_scores(fh: TextIO, rubric: Rubric, *, name: str = "scores.csv") -> tupl
         cid = (row.get("criterion") or "").strip()
         raw = (row.get("score") or "").strip()
         if not app or not juror or not cid:
-            empty = [k for k, v in (("application", app), ("juror", juror), ("criterion", cid)) if not v]
+            empty = [
+                k for k, v in (("application", app), ("juror", juror), ("criterion", cid)) if not v
+            ]
             errors.append(f"{where}: empty {', '.join(empty)}")
             continue
         criterion = criteria.get(cid)

@@ -59,7 +59,12 @@ class Ranker(Protocol):
 def _standard_key(row: RankedApplication) -> tuple[float, int, float, str]:
     assert row.score is not None
     spread = row.spread if row.spread is not None else 0.0
-    return (-round(row.score, _TIE_DIGITS), -row.reviews, round(spread, _TIE_DIGITS), row.application)
+    return (
+        -round(row.score, _TIE_DIGITS),
+        -row.reviews,
+        round(spread, _TIE_DIGITS),
+        row.application,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +299,11 @@ def _with_rank(row: RankedApplication, position: int) -> RankedApplication:
 
 
 def _check_panel_weights(weights: Mapping[str, float]) -> None:
-    bad = [p for p, w in weights.items() if not (isinstance(w, int | float) and math.isfinite(w) and w >= 0)]
+    bad = [
+        p
+        for p, w in weights.items()
+        if not (isinstance(w, int | float) and math.isfinite(w) and w >= 0)
+    ]
     if bad:
         raise ValueError(f"panel weights must be finite and >= 0: {', '.join(sorted(bad))}")
     if not any(w > 0 for w in weights.values()):

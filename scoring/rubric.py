@@ -159,7 +159,9 @@ class Rubric:
         errors = self.score_errors(scores)
         comments = comments or {}
         errors += [
-            f"comment for unknown criterion '{cid}'" for cid in comments if cid not in self.criterion_ids
+            f"comment for unknown criterion '{cid}'"
+            for cid in comments
+            if cid not in self.criterion_ids
         ]
         for c in self.criteria:
             if (

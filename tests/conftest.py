@@ -65,7 +65,9 @@ def smtp() -> Mailbox:
 
 async def _postgres_available() -> str | None:
     try:
-        connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://"), timeout=5)
+        connection = await asyncpg.connect(
+            POSTGRES_URL.replace("postgres://", "postgresql://"), timeout=5
+        )
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         return f"{type(exc).__name__}: {exc}"
     await connection.close()
@@ -84,8 +86,10 @@ async def settings(request, tmp_path, smtp) -> AsyncIterator[Settings]:
     if request.param == "postgres":
         problem = await _postgres_available()
         if problem:
-            pytest.skip(f"!!! PostgreSQL at {POSTGRES_URL} is NOT reachable ({problem}); "
-                        "the PostgreSQL half of the suite did not run !!!")
+            pytest.skip(
+                f"!!! PostgreSQL at {POSTGRES_URL} is NOT reachable ({problem}); "
+                "the PostgreSQL half of the suite did not run !!!"
+            )
         schema = f"t_{uuid.uuid4().hex[:12]}"
         connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://"))
         await connection.execute(f'CREATE SCHEMA "{schema}"')
@@ -123,7 +127,9 @@ class Browser(httpx.AsyncClient):
             self.csrf = match.group(1)
         return response
 
-    async def submit(self, url: str, data: dict | None = None, *, files=None, token: bool = True) -> httpx.Response:
+    async def submit(
+        self, url: str, data: dict | None = None, *, files=None, token: bool = True
+    ) -> httpx.Response:
         if not self.csrf:
             await self.page("/login")
         payload = dict(data or {})
@@ -162,7 +168,10 @@ async def make_browser(app):
 
     async def make(ip: str = "203.0.113.8", *, on=None) -> Browser:
         """A person at address `ip`, on the test app or on another app (`on`)."""
-        client = Browser(transport=httpx.ASGITransport(app=on or app, client=(ip, 1234)), base_url="http://testserver")
+        client = Browser(
+            transport=httpx.ASGITransport(app=on or app, client=(ip, 1234)),
+            base_url="http://testserver",
+        )
         opened.append(client)
         return client
 

@@ -23,17 +23,34 @@ def app_with_line(limit: int, log: list[str], release: asyncio.Event | None = No
         log.append(f"end {request.url.path}")
         return PlainTextResponse(f"{len(body)} {body[:5].decode()}")
 
-    return Admission(Starlette(routes=[Route("/{name}", work, methods=["GET", "POST"])]), limit=limit)
+    return Admission(
+        Starlette(routes=[Route("/{name}", work, methods=["GET", "POST"])]), limit=limit
+    )
 
 
-async def call(app: Admission, path: str, body_chunks: list[bytes] | None = None,
-               gate: asyncio.Event | None = None) -> tuple[int, bytes]:
+async def call(
+    app: Admission,
+    path: str,
+    body_chunks: list[bytes] | None = None,
+    gate: asyncio.Event | None = None,
+) -> tuple[int, bytes]:
     """Drive the ASGI app like a server would; `gate` holds back the last body chunk (a slow phone)."""
     chunks = list(body_chunks or [])
     headers = [(b"content-length", str(sum(map(len, chunks))).encode())] if chunks else []
-    scope = {"type": "http", "method": "POST" if chunks else "GET", "path": path, "raw_path": path.encode(),
-             "query_string": b"", "headers": headers, "scheme": "http", "server": ("test", 80),
-             "client": ("127.0.0.1", 1), "root_path": "", "http_version": "1.1", "asgi": {"version": "3.0"}}
+    scope = {
+        "type": "http",
+        "method": "POST" if chunks else "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": headers,
+        "scheme": "http",
+        "server": ("test", 80),
+        "client": ("127.0.0.1", 1),
+        "root_path": "",
+        "http_version": "1.1",
+        "asgi": {"version": "3.0"},
+    }
     chunks = chunks or [b""]
     sent: list[dict] = []
 
@@ -63,8 +80,16 @@ async def test_requests_beyond_the_limit_wait_their_turn_in_arrival_order():
     assert log == ["start /slow"]  # the others are in line, not started
     release.set()
     await asyncio.gather(slow, *queued)
-    assert log == ["start /slow", "end /slow", "start /q0", "end /q0", "start /q1", "end /q1",
-                   "start /q2", "end /q2"]
+    assert log == [
+        "start /slow",
+        "end /slow",
+        "start /q0",
+        "end /q0",
+        "start /q1",
+        "end /q1",
+        "start /q2",
+        "end /q2",
+    ]
 
 
 async def test_a_slow_upload_holds_no_place_in_line():
@@ -81,7 +106,9 @@ async def test_a_slow_upload_holds_no_place_in_line():
     assert (status, body) == (200, b"1005 %PDF-")
 
 
-async def test_a_large_body_is_spooled_to_a_file_and_handed_on_whole(monkeypatch: pytest.MonkeyPatch):
+async def test_a_large_body_is_spooled_to_a_file_and_handed_on_whole(
+    monkeypatch: pytest.MonkeyPatch,
+):
     monkeypatch.setattr(admission, "SPOOL_BYTES", 1000)
     monkeypatch.setattr(admission, "REPLAY_CHUNK", 300)
     app = app_with_line(2, [])

@@ -42,8 +42,20 @@ async def settings(tmp_path):
 
 
 async def _counts() -> dict[str, int]:
-    models = (Programme, Edition, Category, Question, Panel, PanelMember, EditionRole, User,
-              GroupMember, Application, Answer, StatusChange)
+    models = (
+        Programme,
+        Edition,
+        Category,
+        Question,
+        Panel,
+        PanelMember,
+        EditionRole,
+        User,
+        GroupMember,
+        Application,
+        Answer,
+        StatusChange,
+    )
     return {model.__name__: await model.all().count() for model in models}
 
 
@@ -55,7 +67,9 @@ async def test_demo_loads_a_complete_consistent_edition_once(settings):
     edition = await Edition.get(slug="epp-2027")
     assert edition.status == "open" and edition.year == 2027
     assert edition.opens_at < datetime.now(UTC) < edition.closes_at
-    assert len(edition.eligible_countries) >= 39 and {"FR", "UA", "MD"} <= set(edition.eligible_countries)
+    assert len(edition.eligible_countries) >= 39 and {"FR", "UA", "MD"} <= set(
+        edition.eligible_countries
+    )
     rubric = get_rubric("prevention-prize")
     assert edition.rubric_version == rubric.version
     assert edition.rubric_fingerprint == rubric_fingerprint(rubric)

@@ -11,17 +11,28 @@ def fields_of(model) -> dict:
     return {name: getattr(model, name) for name in model._meta.fields_db_projection}
 
 
-async def test_an_application_of_a_member_is_the_one_the_orm_loads_with_its_call_and_group(settings, demo):
+async def test_an_application_of_a_member_is_the_one_the_orm_loads_with_its_call_and_group(
+    settings, demo
+):
     application = await Application.filter(group__members__user_id__not_isnull=True).first()
-    member = await GroupMember.filter(group_id=application.group_id, user_id__not_isnull=True).first()
+    member = await GroupMember.filter(
+        group_id=application.group_id, user_id__not_isnull=True
+    ).first()
 
     loaded = await hot.application_of_member(application.id, member.user_id)
 
-    expected = await Application.filter(id=application.id).select_related("edition", "group").first()
+    expected = (
+        await Application.filter(id=application.id).select_related("edition", "group").first()
+    )
     assert fields_of(loaded) == fields_of(expected)
-    assert fields_of(await loaded.edition) == fields_of(await expected.edition)  # no query: already loaded
+    assert fields_of(await loaded.edition) == fields_of(
+        await expected.edition
+    )  # no query: already loaded
     assert fields_of(await loaded.group) == fields_of(await expected.group)
-    assert isinstance(loaded.edition.closes_at, datetime) and loaded.edition.closes_at.tzinfo is not None
+    assert (
+        isinstance(loaded.edition.closes_at, datetime)
+        and loaded.edition.closes_at.tzinfo is not None
+    )
     assert isinstance(loaded.edition.allowed_types, list)
 
 
@@ -57,9 +68,15 @@ async def test_the_answers_and_files_of_an_application_are_the_ones_the_orm_load
 
     application = await Application.filter(answers__id__not_isnull=True).first()
     for name in ("plan.pdf", "poster.png"):
-        await Attachment.create(application=application, original_name=name, stored_name=name + "-stored",
-                                content_type="application/pdf", size=10, sha256="0" * 64,
-                                uploaded_by=await User.first())
+        await Attachment.create(
+            application=application,
+            original_name=name,
+            stored_name=name + "-stored",
+            content_type="application/pdf",
+            size=10,
+            sha256="0" * 64,
+            uploaded_by=await User.first(),
+        )
     for model in (Answer, Attachment):
         parent = await model.first()
         assert parent is not None, f"the demo has no {model.__name__}"
@@ -74,7 +91,9 @@ async def test_a_members_groups_are_the_ones_the_orm_finds(settings, demo):
 
     member = await GroupMember.filter(user_id__not_isnull=True).first()
     expected = await Group.filter(members__user_id=member.user_id).distinct().order_by("name", "id")
-    assert [fields_of(g) for g in await hot.groups_of_member(member.user_id)] == [fields_of(g) for g in expected]
+    assert [fields_of(g) for g in await hot.groups_of_member(member.user_id)] == [
+        fields_of(g) for g in expected
+    ]
 
     group = expected[0]
     assert fields_of(await hot.group_of_member(group.id, member.user_id)) == fields_of(group)

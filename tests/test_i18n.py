@@ -37,7 +37,10 @@ def test_every_marked_string_is_translated_with_its_placeholders(language):
     missing = sorted(extracted_messages() - {k for k, v in translations.items() if v})
     assert not missing, f"untranslated in {language} (run `make messages` and translate): {missing}"
     for source, target in translations.items():
-        assert set(PLACEHOLDER.findall(source)) == set(PLACEHOLDER.findall(target)), (language, source)
+        assert set(PLACEHOLDER.findall(source)) == set(PLACEHOLDER.findall(target)), (
+            language,
+            source,
+        )
 
 
 def test_labels_speak_the_current_language():
@@ -50,13 +53,16 @@ def test_labels_speak_the_current_language():
     assert set(LABELS["age_band"]) == {"under_14", "14_15", "16_17", "18_21", "22_25", "over_25"}
 
 
-@pytest.mark.parametrize(("header", "expected"), [
-    ("fr-CH, fr;q=0.9, en;q=0.8", "fr"),
-    ("de-DE,ru;q=0.5,en;q=0.4", "ru"),
-    ("ka-GE", "en"),
-    ("", "en"),
-    ("en;q=0.1, ru;q=0.9", "ru"),
-    ("garbage;;q=x,,", "en"),
-])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("fr-CH, fr;q=0.9, en;q=0.8", "fr"),
+        ("de-DE,ru;q=0.5,en;q=0.4", "ru"),
+        ("ka-GE", "en"),
+        ("", "en"),
+        ("en;q=0.1, ru;q=0.9", "ru"),
+        ("garbage;;q=x,,", "en"),
+    ],
+)
 def test_accept_language_is_negotiated(header, expected):
     assert i18n.negotiate(header) == expected

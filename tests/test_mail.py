@@ -9,8 +9,12 @@ from grants.mail import queue_email, send_pending
 from grants.models import OutboxEmail
 
 
-async def test_mail_waits_in_the_outbox_while_smtp_is_down_then_arrives(settings, smtp, unused_port):
-    mail = await queue_email(to="alice@example.org", subject="Receipt EPP-2027-0001", body="Received.")
+async def test_mail_waits_in_the_outbox_while_smtp_is_down_then_arrives(
+    settings, smtp, unused_port
+):
+    mail = await queue_email(
+        to="alice@example.org", subject="Receipt EPP-2027-0001", body="Received."
+    )
 
     down = settings.with_(smtp_port=unused_port)  # nothing listens there
     assert await send_pending(down) == 0
@@ -31,7 +35,9 @@ async def test_mail_waits_in_the_outbox_while_smtp_is_down_then_arrives(settings
 async def test_two_senders_at_once_deliver_each_mail_once(settings, smtp):
     """Several server processes each run a sender loop; a mail is claimed before it is sent."""
     for number in range(5):
-        await queue_email(to=f"member{number}@example.org", subject=f"Invitation {number}", body="Join us.")
+        await queue_email(
+            to=f"member{number}@example.org", subject=f"Invitation {number}", body="Join us."
+        )
 
     first, second = await asyncio.gather(send_pending(settings), send_pending(settings))
 

@@ -22,7 +22,9 @@ print(applied, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 1
 
 def faults_per_upload(mode: str, **environ: str) -> tuple[str, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")} | environ
-    out = subprocess.run([sys.executable, "-c", CYCLES, mode], capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CYCLES, mode], capture_output=True, text=True, env=env, check=True
+    )
     applied, faults = out.stdout.split()
     return applied, float(faults)
 

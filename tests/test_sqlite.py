@@ -13,7 +13,9 @@ from tortoise.exceptions import OperationalError, TransactionManagementError
 from grants.sqlite import InlineSqliteClient
 
 
-async def read_then_write(client: SqliteClient, name: str, started: asyncio.Event | None, go: asyncio.Event | None) -> None:
+async def read_then_write(
+    client: SqliteClient, name: str, started: asyncio.Event | None, go: asyncio.Event | None
+) -> None:
     """A transaction that reads first and writes later, as `submit` does (check, then update)."""
     async with client._in_transaction() as connection:
         await connection.execute_query("SELECT COUNT(*) FROM counter")
@@ -30,11 +32,15 @@ async def two_processes(
 ) -> tuple[SqliteClient, SqliteClient]:
     # Two clients, two connections: what two uvicorn processes on one database file have.
     first = client_class(file_path=path, connection_name="first", busy_timeout=5000)
-    second = client_class(file_path=path, connection_name="second", busy_timeout=second_busy_timeout)
+    second = client_class(
+        file_path=path, connection_name="second", busy_timeout=second_busy_timeout
+    )
     for client in (first, second):
         await client.create_connection(with_db=True)
-    await first.execute_script("CREATE TABLE counter (n INTEGER); INSERT INTO counter VALUES (0);"
-                               "CREATE TABLE log (name TEXT);")
+    await first.execute_script(
+        "CREATE TABLE counter (n INTEGER); INSERT INTO counter VALUES (0);"
+        "CREATE TABLE log (name TEXT);"
+    )
     return first, second
 
 
@@ -42,7 +48,9 @@ async def interleave(first: SqliteClient, second: SqliteClient) -> None:
     """The first reads; the second starts meanwhile; then the first writes and commits."""
     async with TortoiseContext():  # transactions register their connection in a Tortoise context
         first_read, first_may_write = asyncio.Event(), asyncio.Event()
-        first_done = asyncio.create_task(read_then_write(first, "first", first_read, first_may_write))
+        first_done = asyncio.create_task(
+            read_then_write(first, "first", first_read, first_may_write)
+        )
         await asyncio.wait_for(first_read.wait(), timeout=5)
         second_done = asyncio.create_task(read_then_write(second, "second", None, None))
         await asyncio.sleep(0.05)  # the second is now waiting at BEGIN (or, deferred, has read)
@@ -55,7 +63,10 @@ async def test_interleaved_write_transactions_of_two_processes_both_commit(tmp_p
     try:
         await interleave(first, second)
         assert (await first.execute_query_dict("SELECT n FROM counter")) == [{"n": 2}]
-        assert [row["name"] for row in await second.execute_query_dict("SELECT name FROM log")] == ["first", "second"]
+        assert [row["name"] for row in await second.execute_query_dict("SELECT name FROM log")] == [
+            "first",
+            "second",
+        ]
     finally:
         await first.close()
         await second.close()
@@ -102,7 +113,9 @@ async def test_a_write_waiting_for_another_process_lets_this_process_go_on(tmp_p
 
 
 async def test_a_write_that_waits_past_the_busy_timeout_fails_and_changes_nothing(tmp_path):
-    holder, impatient = await two_processes(InlineSqliteClient, str(tmp_path / "db.sqlite3"), second_busy_timeout=100)
+    holder, impatient = await two_processes(
+        InlineSqliteClient, str(tmp_path / "db.sqlite3"), second_busy_timeout=100
+    )
     try:
         async with TortoiseContext():
             async with holder._in_transaction() as connection:
@@ -122,7 +135,9 @@ async def test_a_transaction_that_cannot_begin_leaves_the_connection_usable(tmp_
     only in __aexit__, which Python never calls when __aenter__ raised: the lock stayed taken and
     every later query of the process waited for it forever.
     """
-    holder, impatient = await two_processes(InlineSqliteClient, str(tmp_path / "db.sqlite3"), second_busy_timeout=100)
+    holder, impatient = await two_processes(
+        InlineSqliteClient, str(tmp_path / "db.sqlite3"), second_busy_timeout=100
+    )
     try:
         async with TortoiseContext():
             async with holder._in_transaction() as connection:
@@ -130,7 +145,9 @@ async def test_a_transaction_that_cannot_begin_leaves_the_connection_usable(tmp_
                 with pytest.raises((OperationalError, TransactionManagementError), match="locked"):
                     async with impatient._in_transaction() as waiting:
                         await waiting.execute_query("UPDATE counter SET n = n + 10")
-            rows = await asyncio.wait_for(impatient.execute_query_dict("SELECT n FROM counter"), timeout=5)
+            rows = await asyncio.wait_for(
+                impatient.execute_query_dict("SELECT n FROM counter"), timeout=5
+            )
             assert rows == [{"n": 1}]
             async with impatient._in_transaction() as connection:  # and it can write again
                 await connection.execute_query("UPDATE counter SET n = n + 10")

@@ -156,8 +156,13 @@ class PanelMember(Model):
 
 @post_save(Question)
 @post_save(Category)
-async def _form_saved(sender: type[Model], instance: Question | Category, created: bool,
-                      using_db: Any, update_fields: list[str]) -> None:
+async def _form_saved(
+    sender: type[Model],
+    instance: Question | Category,
+    created: bool,
+    using_db: Any,
+    update_fields: list[str],
+) -> None:
     await _raise_form_version(instance, using_db)
 
 
@@ -168,5 +173,10 @@ async def _form_deleted(sender: type[Model], instance: Question | Category, usin
 
 
 async def _raise_form_version(instance: Question | Category, using_db: Any) -> None:
-    await Edition.filter(id=instance.edition_id).using_db(using_db).update(  # type: ignore[attr-defined]
-        form_version=F("form_version") + 1)
+    await (
+        Edition.filter(id=instance.edition_id)
+        .using_db(using_db)
+        .update(  # type: ignore[attr-defined]
+            form_version=F("form_version") + 1
+        )
+    )

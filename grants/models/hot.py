@@ -42,7 +42,10 @@ def numbered(sql: str, dialect: str) -> str:
     if dialect != "postgres":
         return sql
     pieces = sql.split("?")
-    return "".join(piece + (f"${index}" if index < len(pieces) else "") for index, piece in enumerate(pieces, 1))
+    return "".join(
+        piece + (f"${index}" if index < len(pieces) else "")
+        for index, piece in enumerate(pieces, 1)
+    )
 
 
 def instance(model: type[M], row: tuple[Any, ...], start: int) -> tuple[M, int]:
@@ -87,7 +90,10 @@ async def application_of_member(application_id: int, user_id: int) -> Applicatio
 
 @cache
 def _active_user_sql(dialect: str) -> str:
-    return numbered(f'SELECT {select_list("u", User)} FROM "{User._meta.db_table}" u WHERE u."id" = ? AND u."erased_at" IS NULL', dialect)
+    return numbered(
+        f'SELECT {select_list("u", User)} FROM "{User._meta.db_table}" u WHERE u."id" = ? AND u."erased_at" IS NULL',
+        dialect,
+    )
 
 
 async def active_user(user_id: int) -> User | None:
@@ -134,7 +140,10 @@ IS_MEMBER = 'EXISTS (SELECT 1 FROM "groupmember" m WHERE m."group_id" = g."id" A
 
 @cache
 def _groups_of_member_sql(dialect: str) -> str:
-    return numbered(f'SELECT {select_list("g", Group)} FROM "group" g WHERE {IS_MEMBER} ORDER BY g."name", g."id"', dialect)
+    return numbered(
+        f'SELECT {select_list("g", Group)} FROM "group" g WHERE {IS_MEMBER} ORDER BY g."name", g."id"',
+        dialect,
+    )
 
 
 async def groups_of_member(user_id: int) -> list[Group]:
@@ -144,7 +153,9 @@ async def groups_of_member(user_id: int) -> list[Group]:
 
 @cache
 def _group_of_member_sql(dialect: str) -> str:
-    return numbered(f'SELECT {select_list("g", Group)} FROM "group" g WHERE g."id" = ? AND {IS_MEMBER}', dialect)
+    return numbered(
+        f'SELECT {select_list("g", Group)} FROM "group" g WHERE g."id" = ? AND {IS_MEMBER}', dialect
+    )
 
 
 async def group_of_member(group_id: int, user_id: int) -> Group | None:

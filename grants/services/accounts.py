@@ -59,7 +59,9 @@ async def sign_up(
                 locale=locale,
             )
             await _send_token_mail(settings, user, purpose="verify")
-            await audit.record("account.signup", actor=user, object_type="user", object_id=user.id, ip=ip)
+            await audit.record(
+                "account.signup", actor=user, object_type="user", object_id=user.id, ip=ip
+            )
     except IntegrityError:
         raise ServiceError(
             _("Please correct the marked fields."),
@@ -69,15 +71,25 @@ async def sign_up(
 
 
 async def _send_token_mail(settings: Settings, user: User, *, purpose: str) -> str:
-    token = await tokens.issue(purpose, ttl=VERIFY_TTL if purpose == "verify" else RESET_TTL, user=user)
+    token = await tokens.issue(
+        purpose, ttl=VERIFY_TTL if purpose == "verify" else RESET_TTL, user=user
+    )
     if purpose == "verify":
         link = f"{settings.base_url}/verify/{token}"
         subject = _("Confirm your email address")
-        body = _("Hello %(name)s,\n\nplease confirm your email address by opening this link:\n%(link)s\n\nThe link is valid for 3 days.", name=user.display_name, link=link)
+        body = _(
+            "Hello %(name)s,\n\nplease confirm your email address by opening this link:\n%(link)s\n\nThe link is valid for 3 days.",
+            name=user.display_name,
+            link=link,
+        )
     else:
         link = f"{settings.base_url}/password/reset/{token}"
         subject = _("Reset your password")
-        body = _("Hello %(name)s,\n\nto choose a new password, open this link:\n%(link)s\n\nThe link is valid for 2 hours. If you did not ask for this, ignore this message.", name=user.display_name, link=link)
+        body = _(
+            "Hello %(name)s,\n\nto choose a new password, open this link:\n%(link)s\n\nThe link is valid for 2 hours. If you did not ask for this, ignore this message.",
+            name=user.display_name,
+            link=link,
+        )
     await queue_email(to=user.email, subject=subject, body=body)
     return token
 
@@ -111,10 +123,14 @@ async def authenticate(*, settings: Settings, email: str, password: str, ip: str
         or await LoginAttempt.filter(key=ip_key, at__gte=since).count()
         >= settings.login_attempts_per_ip
     ):
-        await audit.record("login.throttled", actor=None, object_type="email", object_id=email, ip=ip)
+        await audit.record(
+            "login.throttled", actor=None, object_type="email", object_id=email, ip=ip
+        )
         raise ServiceError(
-            _("Too many failed attempts. Wait %(m)s minutes or reset your password.",
-              m=settings.login_window_seconds // 60)
+            _(
+                "Too many failed attempts. Wait %(m)s minutes or reset your password.",
+                m=settings.login_window_seconds // 60,
+            )
         )
     user = await User.get_or_none(email=email, erased_at=None)
     ok = await verify_password(user.password_hash if user else DUMMY_HASH, password)
@@ -150,15 +166,21 @@ async def reset_password(*, token: str, password: str) -> User:
         await user.save(update_fields=["password_hash"])
         # The throttle message tells a locked-out owner to reset: that must let them in.
         await LoginAttempt.filter(key=f"account:{user.email}").delete()
-        await audit.record("account.password_reset", actor=user, object_type="user", object_id=user.id)
+        await audit.record(
+            "account.password_reset", actor=user, object_type="user", object_id=user.id
+        )
     return user
 
 
-async def create_user(*, email: str, display_name: str, password: str, is_admin: bool = False,
-                      locale: str = "en") -> User:
+async def create_user(
+    *, email: str, display_name: str, password: str, is_admin: bool = False, locale: str = "en"
+) -> User:
     """For the CLI and the demo: an already verified account."""
     return await User.create(
-        email=normalise_email(email), display_name=display_name, is_admin=is_admin,
-        password_hash=await hash_password(password), email_verified_at=datetime.now(UTC),
+        email=normalise_email(email),
+        display_name=display_name,
+        is_admin=is_admin,
+        password_hash=await hash_password(password),
+        email_verified_at=datetime.now(UTC),
         locale=locale,
     )

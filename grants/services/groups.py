@@ -26,8 +26,14 @@ def parse_age_band(value: str) -> AgeBand | None:
 
 
 async def create_group(
-    user: User, *, name: str, kind: str, country: str, organisation: str,
-    lead_first_name: str, lead_age_band: str,
+    user: User,
+    *,
+    name: str,
+    kind: str,
+    country: str,
+    organisation: str,
+    lead_first_name: str,
+    lead_age_band: str,
 ) -> Group:
     errors: dict[str, str] = {}
     if not name.strip():
@@ -47,11 +53,17 @@ async def create_group(
     assert band is not None
     async with in_transaction():
         group = await Group.create(
-            name=name.strip()[:200], kind=kind, country=country,
-            organisation=organisation.strip()[:200], created_by=user,
+            name=name.strip()[:200],
+            kind=kind,
+            country=country,
+            organisation=organisation.strip()[:200],
+            created_by=user,
         )
         await GroupMember.create(
-            group=group, user=user, first_name=lead_first_name.strip()[:80], role="lead",
+            group=group,
+            user=user,
+            first_name=lead_first_name.strip()[:80],
+            role="lead",
             age_band=band,
         )
         await audit.record("group.create", actor=user, object_type="group", object_id=group.id)
@@ -71,7 +83,12 @@ async def group_for(user: User, group_id: int) -> Group:
 
 
 async def add_member(
-    user: User, group: Group, *, first_name: str, age_band: str, invite_email: str = "",
+    user: User,
+    group: Group,
+    *,
+    first_name: str,
+    age_band: str,
+    invite_email: str = "",
     settings: Settings | None = None,
 ) -> GroupMember:
     """Add a member; with `invite_email` (and `settings` for the link) they are invited by mail."""
@@ -90,23 +107,40 @@ async def add_member(
     assert band is not None
     async with in_transaction():
         member = await GroupMember.create(
-            group=group, first_name=first_name.strip()[:80], age_band=band, invite_email=email,
+            group=group,
+            first_name=first_name.strip()[:80],
+            age_band=band,
+            invite_email=email,
         )
         if email and settings is not None:
             await _send_invitation(settings, user, group, member)
-        await audit.record("group.member_add", actor=user, object_type="group", object_id=group.id,
-                           after={"member": member.id, "age_band": band.value, "invited": bool(email)})
+        await audit.record(
+            "group.member_add",
+            actor=user,
+            object_type="group",
+            object_id=group.id,
+            after={"member": member.id, "age_band": band.value, "invited": bool(email)},
+        )
     return member
 
 
-async def _send_invitation(settings: Settings, inviter: User, group: Group, member: GroupMember) -> None:
+async def _send_invitation(
+    settings: Settings, inviter: User, group: Group, member: GroupMember
+) -> None:
     token = await tokens.issue("invite", ttl=INVITE_TTL, payload={"member": member.id})
     link = f"{settings.base_url}/invitations/{token}"
     await queue_email(
         to=member.invite_email,
-        subject=_("%(name)s invites you to join %(group)s", name=inviter.display_name, group=group.name),
-        body=_("Hello %(first_name)s,\n\n%(name)s added you to the group \"%(group)s\" for the European Prevention Prize.\nTo join it, create an account (or log in) and accept the invitation with this link:\n%(link)s\n\nThe link is valid for 14 days.",
-               first_name=member.first_name, name=inviter.display_name, group=group.name, link=link),
+        subject=_(
+            "%(name)s invites you to join %(group)s", name=inviter.display_name, group=group.name
+        ),
+        body=_(
+            'Hello %(first_name)s,\n\n%(name)s added you to the group "%(group)s" for the European Prevention Prize.\nTo join it, create an account (or log in) and accept the invitation with this link:\n%(link)s\n\nThe link is valid for 14 days.',
+            first_name=member.first_name,
+            name=inviter.display_name,
+            group=group.name,
+            link=link,
+        ),
     )
 
 
@@ -131,8 +165,13 @@ async def accept_invitation(user: User, token: str) -> Group:
             raise ServiceError(_("This link is invalid or has expired. Ask for a new one."))
         member.user = user
         await member.save(update_fields=["user_id"])
-        await audit.record("group.invitation_accept", actor=user, object_type="group", object_id=group.id,
-                           after={"member": member.id})
+        await audit.record(
+            "group.invitation_accept",
+            actor=user,
+            object_type="group",
+            object_id=group.id,
+            after={"member": member.id},
+        )
     return group
 
 
@@ -147,8 +186,13 @@ async def record_consent(user: User, member: GroupMember, *, guardian_name: str)
     member.guardian_consent_at = datetime.now(UTC)
     member.consent_recorded_by = user
     await member.save()
-    await audit.record("group.consent", actor=user, object_type="group", object_id=group.id,
-                       after={"member": member.id})
+    await audit.record(
+        "group.consent",
+        actor=user,
+        object_type="group",
+        object_id=group.id,
+        after={"member": member.id},
+    )
     return member
 
 
@@ -177,8 +221,12 @@ async def submission_blockers(group: Group, edition: Edition) -> list[str]:
     members = await hot.children_of(GroupMember, "group_id", group.id)
     if not (edition.min_team_size <= len(members) <= edition.max_team_size):
         problems.append(
-            _("A team must have between %(lo)s and %(hi)s members. Yours has %(n)s.",
-              lo=edition.min_team_size, hi=edition.max_team_size, n=len(members))
+            _(
+                "A team must have between %(lo)s and %(hi)s members. Yours has %(n)s.",
+                lo=edition.min_team_size,
+                hi=edition.max_team_size,
+                n=len(members),
+            )
         )
     if edition.eligible_countries and group.country not in edition.eligible_countries:
         problems.append(_("Groups from %(c)s cannot apply to this call.", c=group.country))
@@ -187,12 +235,18 @@ async def submission_blockers(group: Group, edition: Edition) -> list[str]:
             continue
         if member.age_band.upper_age < edition.consent_age:
             problems.append(
-                _("%(name)s is under %(age)s: record a parent's or guardian's consent on the group page before submitting.",
-                  name=member.first_name, age=edition.consent_age)
+                _(
+                    "%(name)s is under %(age)s: record a parent's or guardian's consent on the group page before submitting.",
+                    name=member.first_name,
+                    age=edition.consent_age,
+                )
             )
         else:
             problems.append(
-                _("%(name)s's age band reaches below %(age)s, the age from which this call needs no guardian's consent: record a parent's or guardian's consent on the group page before submitting.",
-                  name=member.first_name, age=edition.consent_age)
+                _(
+                    "%(name)s's age band reaches below %(age)s, the age from which this call needs no guardian's consent: record a parent's or guardian's consent on the group page before submitting.",
+                    name=member.first_name,
+                    age=edition.consent_age,
+                )
             )
     return problems

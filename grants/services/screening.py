@@ -16,14 +16,18 @@ PHASES = list(EditionStatus)
 
 
 async def application_for_organiser(user: User, application_id: int) -> Application:
-    application = await Application.get_or_none(id=application_id).prefetch_related("edition", "group", "category")
+    application = await Application.get_or_none(id=application_id).prefetch_related(
+        "edition", "group", "category"
+    )
     if application is None:
         raise NotFound(_("This application does not exist."))
     await require_organiser(user, application.edition)
     return application
 
 
-async def screen(user: User, application: Application, *, decision: str, note: str = "", ip: str = "") -> None:
+async def screen(
+    user: User, application: Application, *, decision: str, note: str = "", ip: str = ""
+) -> None:
     edition: Edition = await application.edition
     await require_organiser(user, edition)
     if decision not in DECISIONS:
@@ -35,9 +39,22 @@ async def screen(user: User, application: Application, *, decision: str, note: s
         before = application.status
         application.status = target
         await application.save(update_fields=["status", "updated_at"])
-        await StatusChange.create(application=application, from_status=before, to_status=target, actor=user, note=note[:2000])
-        await audit.record("application.screen", actor=user, object_type="application", object_id=application.id,
-                           before={"status": before}, after={"status": target, "note": note[:2000]}, ip=ip)
+        await StatusChange.create(
+            application=application,
+            from_status=before,
+            to_status=target,
+            actor=user,
+            note=note[:2000],
+        )
+        await audit.record(
+            "application.screen",
+            actor=user,
+            object_type="application",
+            object_id=application.id,
+            before={"status": before},
+            after={"status": target, "note": note[:2000]},
+            ip=ip,
+        )
 
 
 async def set_phase(user: User, edition: Edition, *, phase: str, ip: str = "") -> None:
@@ -49,5 +66,12 @@ async def set_phase(user: User, edition: Edition, *, phase: str, ip: str = "") -
     before = edition.status
     edition.status = target
     await edition.save(update_fields=["status"])
-    await audit.record("edition.phase", actor=user, object_type="edition", object_id=edition.id,
-                       before={"status": before}, after={"status": target}, ip=ip)
+    await audit.record(
+        "edition.phase",
+        actor=user,
+        object_type="edition",
+        object_id=edition.id,
+        before={"status": before},
+        after={"status": target},
+        ip=ip,
+    )

@@ -41,7 +41,22 @@ from grants.services.errors import ServiceError
 from grants.settings import Settings
 from grants.storage import LocalStorage, StoredFile, TooLarge
 
-LANGUAGE_CHOICES = ("en", "fr", "ru", "de", "es", "it", "uk", "ka", "kk", "ky", "tg", "uz", "tr", "other")
+LANGUAGE_CHOICES = (
+    "en",
+    "fr",
+    "ru",
+    "de",
+    "es",
+    "it",
+    "uk",
+    "ka",
+    "kk",
+    "ky",
+    "tg",
+    "uz",
+    "tr",
+    "other",
+)
 URL_RE = re.compile(r"^https?://[^\s/$.?#].[^\s]*$", re.IGNORECASE)
 EDITABLE = (ApplicationStatus.DRAFT,)
 WITHDRAWABLE = (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED)
@@ -94,12 +109,23 @@ async def create_draft(
     async with in_transaction():
         reference = await allocate_reference(edition)
         application = await Application.create(
-            edition=edition, group=group, reference=reference, title=title.strip()[:200],
-            language=language, created_by=user,
+            edition=edition,
+            group=group,
+            reference=reference,
+            title=title.strip()[:200],
+            language=language,
+            created_by=user,
         )
-        await StatusChange.create(application=application, from_status="", to_status="draft", actor=user)
-        await audit.record("application.create", actor=user, object_type="application",
-                           object_id=application.id, after={"reference": reference})
+        await StatusChange.create(
+            application=application, from_status="", to_status="draft", actor=user
+        )
+        await audit.record(
+            "application.create",
+            actor=user,
+            object_type="application",
+            object_id=application.id,
+            after={"reference": reference},
+        )
     return application
 
 
@@ -121,7 +147,11 @@ def parse_answer(question: Question, raw: Any) -> tuple[Any, str | None]:
         return None, None
     if question.kind in (QuestionKind.SHORT_TEXT, QuestionKind.LONG_TEXT):
         if question.word_limit and word_count(text) > question.word_limit:
-            return text, _("Use at most %(limit)s words (now %(n)s).", limit=question.word_limit, n=word_count(text))
+            return text, _(
+                "Use at most %(limit)s words (now %(n)s).",
+                limit=question.word_limit,
+                n=word_count(text),
+            )
         if question.kind == QuestionKind.SHORT_TEXT and len(text) > 300:
             return text, _("Keep this under 300 characters.")
         return text, None
@@ -150,8 +180,14 @@ def parse_answer(question: Question, raw: Any) -> tuple[Any, str | None]:
 
 
 async def save_project(
-    user: User, application: Application, *, title: str, summary: str, language: str,
-    category_id: str, publish_consent: bool,
+    user: User,
+    application: Application,
+    *,
+    title: str,
+    summary: str,
+    language: str,
+    category_id: str,
+    publish_consent: bool,
 ) -> dict[str, str]:
     """Save step 1 (the project); returns field errors. Valid fields are saved regardless."""
     _ensure_editable(application)
@@ -162,7 +198,9 @@ async def save_project(
         errors["title"] = _("Give your project a title.")
     application.summary = summary.strip()
     if word_count(application.summary) > 200:
-        errors["summary"] = _("Use at most %(limit)s words (now %(n)s).", limit=200, n=word_count(application.summary))
+        errors["summary"] = _(
+            "Use at most %(limit)s words (now %(n)s).", limit=200, n=word_count(application.summary)
+        )
     if language in LANGUAGE_CHOICES:
         application.language = language
     else:
@@ -227,8 +265,13 @@ class Upload:
 
 
 async def save_answers(
-    user: User, application: Application, raw: dict[str, Any], questions: list[Question],
-    *, uploads: Sequence[Upload] = (), settings: Settings | None = None,
+    user: User,
+    application: Application,
+    raw: dict[str, Any],
+    questions: list[Question],
+    *,
+    uploads: Sequence[Upload] = (),
+    settings: Settings | None = None,
 ) -> dict[str, str]:
     """Save step 2 (the edition's `questions` and any files); returns field errors by question key.
 
@@ -253,18 +296,31 @@ async def save_answers(
         async with in_transaction():
             # One statement, insert or update: two tabs saving at once cannot clash.
             await Answer.bulk_create(
-                [Answer(application=application, question_id=question_id, payload=payload)
-                 for question_id, payload in payloads.items()],
-                on_conflict=["application_id", "question_id"], update_fields=["payload"],
+                [
+                    Answer(application=application, question_id=question_id, payload=payload)
+                    for question_id, payload in payloads.items()
+                ],
+                on_conflict=["application_id", "question_id"],
+                update_fields=["payload"],
             )
             for upload, file in stored:
                 attachment = await Attachment.create(
-                    application=application, question=upload.question, original_name=upload.filename[-255:] or "file",
-                    stored_name=file.stored_name, content_type=file.content_type, size=file.size,
-                    sha256=file.sha256, uploaded_by=user,
+                    application=application,
+                    question=upload.question,
+                    original_name=upload.filename[-255:] or "file",
+                    stored_name=file.stored_name,
+                    content_type=file.content_type,
+                    size=file.size,
+                    sha256=file.sha256,
+                    uploaded_by=user,
                 )
-                await audit.record("attachment.upload", actor=user, object_type="application",
-                                   object_id=application.id, after={"attachment": attachment.id, "sha256": file.sha256})
+                await audit.record(
+                    "attachment.upload",
+                    actor=user,
+                    object_type="application",
+                    object_id=application.id,
+                    after={"attachment": attachment.id, "sha256": file.sha256},
+                )
     except BaseException:
         for _upload, file in stored:  # recorded nowhere: leave no file behind
             LocalStorage(settings.upload_dir).delete(file.stored_name)  # type: ignore[union-attr]
@@ -289,22 +345,32 @@ async def _store_uploads(
         try:
             file = await storage.save(upload.source, max_bytes=edition.max_file_mb * 1024 * 1024)
         except TooLarge:
-            errors[upload.question.key] = _("This file is larger than %(mb)s MB. Make it smaller (for example, export the PDF with reduced image quality) and try again.", mb=edition.max_file_mb)
+            errors[upload.question.key] = _(
+                "This file is larger than %(mb)s MB. Make it smaller (for example, export the PDF with reduced image quality) and try again.",
+                mb=edition.max_file_mb,
+            )
             continue
         if file.content_type not in edition.allowed_types:
             storage.delete(file.stored_name)
-            errors[upload.question.key] = _("This file is not one of the allowed types (PDF, JPEG or PNG), whatever its name says.")
+            errors[upload.question.key] = _(
+                "This file is not one of the allowed types (PDF, JPEG or PNG), whatever its name says."
+            )
             continue
         if used + file.size > edition.max_total_mb * 1024 * 1024:
             storage.delete(file.stored_name)
-            errors[upload.question.key] = _("All files together may not exceed %(mb)s MB. Remove a file first.", mb=edition.max_total_mb)
+            errors[upload.question.key] = _(
+                "All files together may not exceed %(mb)s MB. Remove a file first.",
+                mb=edition.max_total_mb,
+            )
             continue
         used += file.size
         stored.append((upload, file))
     return stored, errors
 
 
-async def remove_attachment(user: User, application: Application, attachment_id: int, *, settings: Settings) -> None:
+async def remove_attachment(
+    user: User, application: Application, attachment_id: int, *, settings: Settings
+) -> None:
     _ensure_editable(application)
     attachment = await Attachment.get_or_none(id=attachment_id, application=application)
     if attachment is None:
@@ -345,7 +411,9 @@ async def _answers_of(application: Application, questions: list[Question]) -> di
     return {key_of[a.question_id]: a.value for a in answers if a.question_id in key_of}  # type: ignore[attr-defined]
 
 
-async def submission_problems(application: Application, content: Content | None = None) -> dict[str, str]:
+async def submission_problems(
+    application: Application, content: Content | None = None
+) -> dict[str, str]:
     """Everything that stops a submission, keyed by field ('' for the application as a whole)."""
     content = content or await load_content(application)
     edition: Edition = await application.edition
@@ -366,7 +434,9 @@ async def submission_problems(application: Application, content: Content | None 
         if question.required and value in (None, "", []):
             problems[question.key] = _("This question needs an answer.")
         elif value not in (None, "", []):
-            _value, error = parse_answer(question, value if isinstance(value, (str, list)) else str(value))
+            _value, error = parse_answer(
+                question, value if isinstance(value, (str, list)) else str(value)
+            )
             if error:
                 problems[question.key] = error
     blockers = await groups.submission_blockers(await application.group, edition)
@@ -386,7 +456,9 @@ async def content_hash(application: Application, content: Content | None = None)
         "answers": content.answers,
         "attachments": [a.sha256 for a in content.attachments],
     }
-    return hashlib.sha256(json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -413,27 +485,49 @@ async def submit(
         # The deadline first: after it, fixing the points the check would list cannot help.
         at = now()
         if not accepting(edition, at):
-            raise ServiceError(_("The deadline has passed: applications closed on %(when)s. Your draft is kept.",
-                                 when=in_zone(edition.closes_at, edition.timezone)))
+            raise ServiceError(
+                _(
+                    "The deadline has passed: applications closed on %(when)s. Your draft is kept.",
+                    when=in_zone(edition.closes_at, edition.timezone),
+                )
+            )
         content = await load_content(current)
         problems = await submission_problems(current, content)
         if problems:
-            raise ServiceError(_("Your application is not complete yet: fix the points marked below."), errors=problems)
+            raise ServiceError(
+                _("Your application is not complete yet: fix the points marked below."),
+                errors=problems,
+            )
         current.status = ApplicationStatus.SUBMITTED
         current.submitted_at = at
         current.submit_key = submit_key
         current.content_hash = await content_hash(current, content)
-        await current.save(update_fields=["status", "submitted_at", "submit_key", "content_hash", "updated_at"])
-        await StatusChange.create(application=current, from_status="draft", to_status="submitted", actor=user)
-        await audit.record("application.submit", actor=user, object_type="application", object_id=current.id,
-                           after={"hash": current.content_hash}, ip=ip)
+        await current.save(
+            update_fields=["status", "submitted_at", "submit_key", "content_hash", "updated_at"]
+        )
+        await StatusChange.create(
+            application=current, from_status="draft", to_status="submitted", actor=user
+        )
+        await audit.record(
+            "application.submit",
+            actor=user,
+            object_type="application",
+            object_id=current.id,
+            after={"hash": current.content_hash},
+            ip=ip,
+        )
         await queue_email(
             to=user.email,
             subject=_("Receipt: application %(ref)s received", ref=current.reference),
-            body=_("Hello %(name)s,\n\nwe received your application %(ref)s \"%(title)s\" on %(when)s.\nContent fingerprint (SHA-256): %(hash)s\n\nYou can follow it at %(link)s\n",
-                   name=user.display_name, ref=current.reference, title=current.title,
-                   when=at.strftime("%Y-%m-%d %H:%M:%S UTC"), hash=current.content_hash,
-                   link=f"{settings.base_url}/applications/{current.id}/receipt"),
+            body=_(
+                'Hello %(name)s,\n\nwe received your application %(ref)s "%(title)s" on %(when)s.\nContent fingerprint (SHA-256): %(hash)s\n\nYou can follow it at %(link)s\n',
+                name=user.display_name,
+                ref=current.reference,
+                title=current.title,
+                when=at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                hash=current.content_hash,
+                link=f"{settings.base_url}/applications/{current.id}/receipt",
+            ),
         )
     return Receipt(current.reference, at, current.content_hash)
 
@@ -455,14 +549,26 @@ async def withdraw(user: User, application: Application, *, ip: str = "") -> Non
         before = current.status
         current.status = ApplicationStatus.WITHDRAWN
         await current.save(update_fields=["status", "updated_at"])
-        await StatusChange.create(application=current, from_status=before, to_status="withdrawn", actor=user)
-        await audit.record("application.withdraw", actor=user, object_type="application",
-                           object_id=current.id, before={"status": before}, ip=ip)
+        await StatusChange.create(
+            application=current, from_status=before, to_status="withdrawn", actor=user
+        )
+        await audit.record(
+            "application.withdraw",
+            actor=user,
+            object_type="application",
+            object_id=current.id,
+            before={"status": before},
+            ip=ip,
+        )
         await queue_email(
             to=user.email,
             subject=_("Application %(ref)s withdrawn", ref=current.reference),
-            body=_("Hello %(name)s,\n\nyour application %(ref)s \"%(title)s\" was withdrawn on %(when)s. It will not be assessed.\n",
-                   name=user.display_name, ref=current.reference, title=current.title,
-                   when=in_zone(now(), edition.timezone)),
+            body=_(
+                'Hello %(name)s,\n\nyour application %(ref)s "%(title)s" was withdrawn on %(when)s. It will not be assessed.\n',
+                name=user.display_name,
+                ref=current.reference,
+                title=current.title,
+                when=in_zone(now(), edition.timezone),
+            ),
         )
     application.status = current.status

@@ -13,12 +13,18 @@ from grants.models import Token, User
 from grants.security import new_token, token_digest
 
 
-async def issue(purpose: str, *, ttl: timedelta, user: User | None = None,
-                payload: dict[str, Any] | None = None) -> str:
+async def issue(
+    purpose: str, *, ttl: timedelta, user: User | None = None, payload: dict[str, Any] | None = None
+) -> str:
     """Create a token and return its secret (to put in a link); only the digest is kept."""
     secret = new_token()
-    await Token.create(purpose=purpose, token_hash=token_digest(secret), user=user,
-                       payload=payload or {}, expires_at=datetime.now(UTC) + ttl)
+    await Token.create(
+        purpose=purpose,
+        token_hash=token_digest(secret),
+        user=user,
+        payload=payload or {},
+        expires_at=datetime.now(UTC) + ttl,
+    )
     return secret
 
 

@@ -35,7 +35,11 @@ class Admission:
         self._line: asyncio.Semaphore | None = None  # made on first use, inside the server's loop
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.limit <= 0 or scope["path"].startswith(self.exempt_prefix):
+        if (
+            scope["type"] != "http"
+            or self.limit <= 0
+            or scope["path"].startswith(self.exempt_prefix)
+        ):
             await self.app(scope, receive, send)
             return
         if self._line is None:
@@ -79,7 +83,10 @@ class ReadBody:
     @classmethod
     async def of(cls, scope: Scope, receive: Receive) -> ReadBody | None:
         headers = dict(scope["headers"])
-        if b"transfer-encoding" not in headers and headers.get(b"content-length", b"0") in (b"", b"0"):
+        if b"transfer-encoding" not in headers and headers.get(b"content-length", b"0") in (
+            b"",
+            b"0",
+        ):
             return None
         body = cls(receive)
         try:
@@ -121,7 +128,11 @@ class ReadBody:
 
     def _messages(self) -> Iterator[Message]:
         if self._file is None:
-            yield {"type": "http.request", "body": b"".join(self._memory), "more_body": self._ending is not None}
+            yield {
+                "type": "http.request",
+                "body": b"".join(self._memory),
+                "more_body": self._ending is not None,
+            }
         else:
             self._file.seek(0)
             while piece := self._file.read(REPLAY_CHUNK):

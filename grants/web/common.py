@@ -74,7 +74,9 @@ async def current_user(request: Request) -> User | None:
     if "user" not in request.state._state:
         uid = request.session.get("uid")
         user = await hot.active_user(uid) if isinstance(uid, int) else None
-        if user is not None and not hmac.compare_digest(request.session.get("pw", ""), password_mark(user.password_hash)):
+        if user is not None and not hmac.compare_digest(
+            request.session.get("pw", ""), password_mark(user.password_hash)
+        ):
             user = None  # the password changed since this session began (a reset elsewhere): log in again
             log_out(request)
         request.state.user = user
@@ -137,9 +139,15 @@ async def checked_form(request: Request) -> FormData:
     form = await request.form(max_files=20, max_fields=500, max_part_size=1024 * 1024)
     submitted = form.get(CSRF_FIELD) or request.headers.get("x-csrf-token")
     if not csrf_valid(request, submitted if isinstance(submitted, str) else None):
-        raise HTTPException(403, _("This form has expired. Go back, reload the page and try again."))
-    return FormData([(key, clean_text(value) if isinstance(value, str) else value)
-                     for key, value in form.multi_items()])
+        raise HTTPException(
+            403, _("This form has expired. Go back, reload the page and try again.")
+        )
+    return FormData(
+        [
+            (key, clean_text(value) if isinstance(value, str) else value)
+            for key, value in form.multi_items()
+        ]
+    )
 
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -177,4 +185,6 @@ def int_param(request: Request, name: str) -> int:
 
 def form_values(form: FormData) -> dict[str, str]:
     """What the user typed, to put back into the form after an error."""
-    return {key: value for key, value in form.items() if isinstance(value, str) and key != CSRF_FIELD}
+    return {
+        key: value for key, value in form.items() if isinstance(value, str) and key != CSRF_FIELD
+    }

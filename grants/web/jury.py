@@ -30,19 +30,39 @@ async def assignments(request: Request) -> Response:
     mine = await review.assignments_of(juror)
     status = {a.id: (await review.review_of(a))[0] for a in mine}
     memberships = await jury.memberships_of(juror)
-    bidding = {m.panel.edition.slug: m.panel.edition for m in memberships if not m.panel.edition.blind_review}
-    return render(request, "jury/assignments.html", {"assignments": mine, "reviews": status,
-                                                     "memberships": memberships, "bidding": list(bidding.values())})
+    bidding = {
+        m.panel.edition.slug: m.panel.edition
+        for m in memberships
+        if not m.panel.edition.blind_review
+    }
+    return render(
+        request,
+        "jury/assignments.html",
+        {
+            "assignments": mine,
+            "reviews": status,
+            "memberships": memberships,
+            "bidding": list(bidding.values()),
+        },
+    )
 
 
 @login_required
 async def declare_conflict(request: Request) -> Response:
     juror = await require_user(request)
     await checked_form(request)
-    removed = await jury.declare_conflict(juror, int_param(request, "assignment_id"), ip=client_ip(request))
-    request.session["flash"] = (_("Thank you: your conflict of interest is recorded and the application was taken off your list.")
-                                if removed else
-                                _("Your conflict of interest is recorded. You had already submitted this review: the organisers will decide what to do with it."))
+    removed = await jury.declare_conflict(
+        juror, int_param(request, "assignment_id"), ip=client_ip(request)
+    )
+    request.session["flash"] = (
+        _(
+            "Thank you: your conflict of interest is recorded and the application was taken off your list."
+        )
+        if removed
+        else _(
+            "Your conflict of interest is recorded. You had already submitted this review: the organisers will decide what to do with it."
+        )
+    )
     return redirect(request, "jury")
 
 
@@ -55,9 +75,13 @@ async def review_form(request: Request) -> Response:
     existing, scores = await review.review_of(assignment)
     answers = await Answer.filter(application=application).prefetch_related("question")
     context = {
-        "assignment": assignment, "application": application, "edition": edition,
-        "blind": edition.blind_review, "rubric": review.edition_rubric(edition),
-        "review": existing, "scores": scores,
+        "assignment": assignment,
+        "application": application,
+        "edition": edition,
+        "blind": edition.blind_review,
+        "rubric": review.edition_rubric(edition),
+        "review": existing,
+        "scores": scores,
         "answers": [a for a in answers if a.question.kind != QuestionKind.FILE],
         "questions": await Question.filter(edition=edition),
         "review_open": edition.status in review.REVIEW_OPEN,
@@ -69,16 +93,29 @@ async def review_form(request: Request) -> Response:
     values = form_values(form)
     rubric = context["rubric"]
     errors = await review.save_review(
-        juror, assignment,
+        juror,
+        assignment,
         raw_scores={c.id: values.get(f"score_{c.id}", "") for c in rubric.criteria},
         comments={c.id: values.get(f"comment_{c.id}", "") for c in rubric.criteria},
         overall_comment=values.get("overall_comment", ""),
-        submit=values.get("action") == "submit", ip=client_ip(request),
+        submit=values.get("action") == "submit",
+        ip=client_ip(request),
     )
     if errors:
-        return render(request, "jury/review.html", {**context, "values": values, "errors": errors,
-                                                     "message": _("Not saved yet: please correct the marked scores.")}, status=400)
-    request.session["flash"] = _("Review submitted. Thank you!") if values.get("action") == "submit" else _("Draft saved.")
+        return render(
+            request,
+            "jury/review.html",
+            {
+                **context,
+                "values": values,
+                "errors": errors,
+                "message": _("Not saved yet: please correct the marked scores."),
+            },
+            status=400,
+        )
+    request.session["flash"] = (
+        _("Review submitted. Thank you!") if values.get("action") == "submit" else _("Draft saved.")
+    )
     return redirect(request, "review", assignment_id=assignment.id)
 
 
@@ -87,7 +124,9 @@ async def comment(request: Request) -> Response:
     juror = await require_user(request)
     assignment = await review.assignment_for_juror(juror, int_param(request, "assignment_id"))
     form = await checked_form(request)
-    await jury.post_comment(juror, assignment, form_values(form).get("body", ""), ip=client_ip(request))
+    await jury.post_comment(
+        juror, assignment, form_values(form).get("body", ""), ip=client_ip(request)
+    )
     request.session["flash"] = _("Comment posted.")
     return redirect(request, "review", assignment_id=assignment.id)
 
@@ -100,11 +139,15 @@ async def bids(request: Request) -> Response:
     rows = await jury.bid_sheet(juror, edition)
     if form is not None:
         values = form_values(form)
-        levels = {row.application.id: values.get(f"bid_{row.application.id}", row.level) for row in rows}
+        levels = {
+            row.application.id: values.get(f"bid_{row.application.id}", row.level) for row in rows
+        }
         await jury.save_bids(juror, edition, levels, ip=client_ip(request))
         request.session["flash"] = _("Your preferences are saved.")
         return redirect(request, "bids", slug=edition.slug)
-    return render(request, "jury/bids.html", {"edition": edition, "rows": rows, "levels": jury.BID_LEVELS})
+    return render(
+        request, "jury/bids.html", {"edition": edition, "rows": rows, "levels": jury.BID_LEVELS}
+    )
 
 
 @login_required
@@ -112,24 +155,43 @@ async def profile(request: Request) -> Response:
     user = await require_user(request)
     memberships = await jury.memberships_of(user)
     categories = {m.id: await jury.categories_of(m.panel.edition) for m in memberships}
-    context = {"memberships": memberships, "categories": categories, "languages": jury.JUROR_LANGUAGES,
-               "editing": None, "form": None}
+    context = {
+        "memberships": memberships,
+        "categories": categories,
+        "languages": jury.JUROR_LANGUAGES,
+        "editing": None,
+        "form": None,
+    }
     if request.method == "GET":
         return render(request, "jury/profile.html", context)
     form = await checked_form(request)
     member_id = str(form.get("member_id", ""))
     try:
         await jury.update_profile(
-            user, int(member_id) if member_id.isdigit() else 0,
-            languages=[str(v) for v in form.getlist("languages")], country=str(form.get("country", "")),
-            organisation=str(form.get("organisation", "")), expertise=[str(v) for v in form.getlist("expertise")],
-            max_load=str(form.get("max_load", "")), ip=client_ip(request),
+            user,
+            int(member_id) if member_id.isdigit() else 0,
+            languages=[str(v) for v in form.getlist("languages")],
+            country=str(form.get("country", "")),
+            organisation=str(form.get("organisation", "")),
+            expertise=[str(v) for v in form.getlist("expertise")],
+            max_load=str(form.get("max_load", "")),
+            ip=client_ip(request),
         )
     except ServiceError as exc:
         if exc.status_code != 400:
             raise
-        return render(request, "jury/profile.html", {**context, "editing": int(member_id), "errors": exc.errors,
-                                                     "message": exc.message, "form": form}, status=400)
+        return render(
+            request,
+            "jury/profile.html",
+            {
+                **context,
+                "editing": int(member_id),
+                "errors": exc.errors,
+                "message": exc.message,
+                "form": form,
+            },
+            status=400,
+        )
     request.session["flash"] = _("Your jury profile is saved.")
     return redirect(request, "jury_profile")
 
@@ -138,7 +200,9 @@ async def profile(request: Request) -> Response:
 async def invitation(request: Request) -> Response:
     user = await require_user(request)
     member = await jury.accept_invitation(user, request.path_params["token"], ip=client_ip(request))
-    request.session["flash"] = _("Welcome to the jury! Please check the languages you read and your other details.")
+    request.session["flash"] = _(
+        "Welcome to the jury! Please check the languages you read and your other details."
+    )
     return redirect(request, "jury_profile") if member else redirect(request, "jury")
 
 
@@ -147,7 +211,12 @@ routes = [
     Route("/jury/profile", profile, methods=["GET", "POST"], name="jury_profile"),
     Route("/jury/invitations/{token}", invitation, name="jury_invitation"),
     Route("/jury/reviews/{assignment_id}", review_form, methods=["GET", "POST"], name="review"),
-    Route("/jury/reviews/{assignment_id}/conflict", declare_conflict, methods=["POST"], name="declare_conflict"),
+    Route(
+        "/jury/reviews/{assignment_id}/conflict",
+        declare_conflict,
+        methods=["POST"],
+        name="declare_conflict",
+    ),
     Route("/jury/reviews/{assignment_id}/comments", comment, methods=["POST"], name="comment"),
     Route("/jury/calls/{slug}/bids", bids, methods=["GET", "POST"], name="bids"),
 ]

@@ -16,7 +16,11 @@ from grants.web.common import current_user, local_path, render
 
 async def home(request: Request) -> Response:
     await current_user(request)
-    editions = await Edition.exclude(status=EditionStatus.DRAFT).prefetch_related("programme").order_by("-year", "id")
+    editions = (
+        await Edition.exclude(status=EditionStatus.DRAFT)
+        .prefetch_related("programme")
+        .order_by("-year", "id")
+    )
     return render(request, "public/home.html", {"editions": editions})
 
 
@@ -29,19 +33,30 @@ async def call_page(request: Request) -> Response:
         raise HTTPException(404)
     categories = await Category.filter(edition=edition).order_by("id")
     user_zone = request.session.get("tz") or ""
-    return render(request, "public/call.html", {
-        "edition": edition, "categories": categories, "rubric": scoring.get_rubric(edition.rubric_name),
-        "user_zone": user_zone,
-    })
+    return render(
+        request,
+        "public/call.html",
+        {
+            "edition": edition,
+            "categories": categories,
+            "rubric": scoring.get_rubric(edition.rubric_name),
+            "user_zone": user_zone,
+        },
+    )
 
 
 async def winners(request: Request) -> Response:
     await current_user(request)
     edition = await edition_by_slug(request.path_params["slug"])
-    return render(request, "public/winners.html", {
-        "edition": edition, "winners": await awards.public_winners(edition),
-        "published": awards.is_public(edition),
-    })
+    return render(
+        request,
+        "public/winners.html",
+        {
+            "edition": edition,
+            "winners": await awards.public_winners(edition),
+            "published": awards.is_public(edition),
+        },
+    )
 
 
 async def choose_language(request: Request) -> Response:

@@ -75,7 +75,11 @@ async def bench_environment(backend: str, prefix: str) -> tuple[dict[str, str], 
     """The environment of one benchmark run: a fresh data directory and, on PostgreSQL, a schema
     of its own (returned, for `drop_schema` afterwards)."""
     data_dir = Path(tempfile.mkdtemp(prefix=f"{prefix}-{backend}-"))
-    environ = {"GRANTS_DATA_DIR": str(data_dir), "GRANTS_SECRET_KEY": "bench", "GRANTS_SMTP_PORT": "1"}
+    environ = {
+        "GRANTS_DATA_DIR": str(data_dir),
+        "GRANTS_SECRET_KEY": "bench",
+        "GRANTS_SMTP_PORT": "1",
+    }
     if backend != "postgres":
         return environ, None
     schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
@@ -103,13 +107,21 @@ async def prepare(environ: dict[str, str], applicants: int) -> None:
     await db.open_database(settings)
     try:
         await load_demo(settings)
-        password_hash = await hash_password(PASSWORD)  # one hash for all: this is set-up, not the test
+        password_hash = await hash_password(
+            PASSWORD
+        )  # one hash for all: this is set-up, not the test
         for number in range(applicants):
-            user = await User.create(email=f"rush{number}@example.org", display_name=f"R{number}",
-                                     password_hash=password_hash)
-            group = await Group.create(name=f"Rush group {number}", kind="informal_group", country="PT",
-                                       created_by=user)
-            await GroupMember.create(group=group, user=user, first_name="Lead", role="lead", age_band=AgeBand.AGE_18_21)
+            user = await User.create(
+                email=f"rush{number}@example.org",
+                display_name=f"R{number}",
+                password_hash=password_hash,
+            )
+            group = await Group.create(
+                name=f"Rush group {number}", kind="informal_group", country="PT", created_by=user
+            )
+            await GroupMember.create(
+                group=group, user=user, first_name="Lead", role="lead", age_band=AgeBand.AGE_18_21
+            )
             await GroupMember.create(group=group, first_name="Mate", age_band=AgeBand.AGE_22_25)
     finally:
         await db.close_database()
@@ -127,14 +139,26 @@ async def verify(environ: dict[str, str], accepted: set[str]) -> dict[str, int]:
             data_ok = len(attachments) == 1 and attachments[0].size == FILE_BYTES
             if data_ok:
                 path = storage.open_path(attachments[0].stored_name)
-                data_ok = path.stat().st_size == FILE_BYTES and hashlib.sha256(path.read_bytes()).hexdigest() == attachments[0].sha256
-            if not data_ok or application.content_hash != await content_hash(application) or application.submitted_at is None:
+                data_ok = (
+                    path.stat().st_size == FILE_BYTES
+                    and hashlib.sha256(path.read_bytes()).hexdigest() == attachments[0].sha256
+                )
+            if (
+                not data_ok
+                or application.content_hash != await content_hash(application)
+                or application.submitted_at is None
+            ):
                 problems += 1
         references = {a.reference for a in submitted}
         lost = len(accepted - references)
         leftovers = len(list(settings.upload_dir.glob(".*.part")))
-        return {"submitted_in_db": len(submitted), "accepted_by_http": len(accepted), "lost": lost,
-                "half_written": problems, "part_files_left": leftovers}
+        return {
+            "submitted_in_db": len(submitted),
+            "accepted_by_http": len(accepted),
+            "lost": lost,
+            "half_written": problems,
+            "part_files_left": leftovers,
+        }
     finally:
         await db.close_database()
 
@@ -157,7 +181,13 @@ async def log_in(client: LeanClient, number: int, stats: Stats) -> None:
     page = await client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     started = time.perf_counter()
-    stats.record(started, await client.post("/login", data={"csrf_token": token, "email": f"rush{number}@example.org", "password": PASSWORD}))
+    stats.record(
+        started,
+        await client.post(
+            "/login",
+            data={"csrf_token": token, "email": f"rush{number}@example.org", "password": PASSWORD},
+        ),
+    )
 
 
 def token_of(html: str) -> str:
@@ -168,7 +198,9 @@ class Client(Protocol):
     """What the flow needs of a client: LeanClient over sockets, httpx in process (flow_cost.py)."""
 
     async def get(self, path: str) -> Any: ...
-    async def post(self, path: str, data: dict[str, str] | None = None, files: Any = None) -> Any: ...
+    async def post(
+        self, path: str, data: dict[str, str] | None = None, files: Any = None
+    ) -> Any: ...
 
 
 Timed = Callable[[str, Awaitable[Any]], Awaitable[Any]]
@@ -180,32 +212,70 @@ async def rush_steps(client: Client, number: int, payload: bytes, timed: Timed) 
     page = await timed("GET apply", client.get("/calls/epp-2027/apply"))
     token = token_of(page.text)
     group_id = re.search(r'<option value="(\d+)"', page.text).group(1)
-    response = await timed("POST apply (new draft)", client.post("/calls/epp-2027/apply", data={
-        "csrf_token": token, "group_id": group_id, "title": f"Rush {number}", "language": "en"}))
+    response = await timed(
+        "POST apply (new draft)",
+        client.post(
+            "/calls/epp-2027/apply",
+            data={
+                "csrf_token": token,
+                "group_id": group_id,
+                "title": f"Rush {number}",
+                "language": "en",
+            },
+        ),
+    )
     if response.status_code != 303:
         return None
     step1 = response.headers["location"]
     application_id = step1.split("/")[2]
     form = await timed("GET step 1", client.get(step1))
     category = re.search(r'<select id="category".*?<option value="(\d+)"', form.text, re.S).group(1)
-    response = await timed("POST step 1", client.post(step1, data={
-        "csrf_token": token, "title": f"Rush {number}", "summary": "We run peer talks.",
-        "language": "en", "category": category, "go": "next"}))
+    response = await timed(
+        "POST step 1",
+        client.post(
+            step1,
+            data={
+                "csrf_token": token,
+                "title": f"Rush {number}",
+                "summary": "We run peer talks.",
+                "language": "en",
+                "category": category,
+                "go": "next",
+            },
+        ),
+    )
     if response.status_code != 303:
         return None
     step2 = f"/applications/{application_id}/step/2"
-    answers = {"csrf_token": token, "needs": "A survey.", "youth_role": "We lead.", "participants": "20",
-               "approach": "peer", "go": "next"}
-    response = await timed("POST step 2 (1 MiB upload)", client.post(
-        step2, data=answers, files={"workplan": (f"plan{number}.pdf", payload, "application/pdf")}))
+    answers = {
+        "csrf_token": token,
+        "needs": "A survey.",
+        "youth_role": "We lead.",
+        "participants": "20",
+        "approach": "peer",
+        "go": "next",
+    }
+    response = await timed(
+        "POST step 2 (1 MiB upload)",
+        client.post(
+            step2,
+            data=answers,
+            files={"workplan": (f"plan{number}.pdf", payload, "application/pdf")},
+        ),
+    )
     if response.status_code != 303:
         return None
     check = await timed("GET step 3 (check)", client.get(f"/applications/{application_id}/step/3"))
     match = re.search(r'name="submit_key" value="([^"]+)"', check.text)
     if not match:
         return None
-    response = await timed("POST submit", client.post(f"/applications/{application_id}/submit", data={
-        "csrf_token": token, "submit_key": match.group(1)}))
+    response = await timed(
+        "POST submit",
+        client.post(
+            f"/applications/{application_id}/submit",
+            data={"csrf_token": token, "submit_key": match.group(1)},
+        ),
+    )
     if response.status_code != 303:
         return None
     receipt = await timed("GET receipt", client.get(response.headers["location"]))
@@ -223,7 +293,9 @@ async def rush(client: LeanClient, number: int, stats: Stats, payload: bytes) ->
     return await rush_steps(client, number, payload, timed)
 
 
-async def alone(clients: list[LeanClient], first: int, servers: list[subprocess.Popen], payload: bytes) -> dict[str, tuple[float, ...]]:
+async def alone(
+    clients: list[LeanClient], first: int, servers: list[subprocess.Popen], payload: bytes
+) -> dict[str, tuple[float, ...]]:
     """Each step's cost with nothing else running: one applicant's flow after another, the
     servers' and this process's CPU read around every request. Returns, by step, the mean wall
     time, server CPU (user + system), the server's system CPU alone and load-generator CPU, in
@@ -246,16 +318,30 @@ async def alone(clients: list[LeanClient], first: int, servers: list[subprocess.
         wall = time.perf_counter() - started
         server, system = server_cpu()
         costs.setdefault(step, []).append(
-            (wall, server - server_before, system - system_before, sum(os.times()[:2]) - client_before))
+            (
+                wall,
+                server - server_before,
+                system - system_before,
+                sum(os.times()[:2]) - client_before,
+            )
+        )
         return response
 
     for number, client in enumerate(clients):
         await rush_steps(client, first + number, payload, timed)
-    return {step: tuple(1000 * statistics.fmean(column) for column in zip(*values, strict=True))  # type: ignore[misc]
-            for step, values in costs.items()}
+    return {
+        step: tuple(1000 * statistics.fmean(column) for column in zip(*values, strict=True))  # type: ignore[misc]
+        for step, values in costs.items()
+    }
 
 
-async def run(backend: str, applicants: int, sample_to: str | None = None, processes: int = 1, measured_alone: int = 0) -> dict:
+async def run(
+    backend: str,
+    applicants: int,
+    sample_to: str | None = None,
+    processes: int = 1,
+    measured_alone: int = 0,
+) -> dict:
     environ, schema = await bench_environment(backend, "rush")
     await prepare(environ, applicants + measured_alone)
     # One uvicorn process per port, clients spread over them: what a balancer in front would do
@@ -263,14 +349,31 @@ async def run(backend: str, applicants: int, sample_to: str | None = None, proce
     ports = [free_port() for _ in range(processes)]
     servers = []
     for port in ports:
-        servers.append(subprocess.Popen(
-            [str(ROOT / ".venv/bin/uvicorn"), "--factory", "grants.app:create_app", "--host", "127.0.0.1", "--port", str(port),
-             "--log-level", "warning", "--limit-concurrency", "2000", "--backlog", "2048",
-             # Browsers keep connections open between log-in and the rush; with uvicorn's 5 s default
-             # the server closes them and a request can race the close (RemoteProtocolError).
-             "--timeout-keep-alive", "120"],
-            env={**os.environ, **environ}, cwd=ROOT,
-        ))
+        servers.append(
+            subprocess.Popen(
+                [
+                    str(ROOT / ".venv/bin/uvicorn"),
+                    "--factory",
+                    "grants.app:create_app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "warning",
+                    "--limit-concurrency",
+                    "2000",
+                    "--backlog",
+                    "2048",
+                    # Browsers keep connections open between log-in and the rush; with uvicorn's 5 s default
+                    # the server closes them and a request can race the close (RemoteProtocolError).
+                    "--timeout-keep-alive",
+                    "120",
+                ],
+                env={**os.environ, **environ},
+                cwd=ROOT,
+            )
+        )
     try:
         bases = [f"http://127.0.0.1:{port}" for port in ports]
         for base in bases:
@@ -281,7 +384,10 @@ async def run(backend: str, applicants: int, sample_to: str | None = None, proce
                 except httpx.HTTPError:
                     time.sleep(0.1)
         # One keep-alive connection per applicant, as a browser would hold.
-        clients = [LeanClient("127.0.0.1", ports[n % len(ports)]) for n in range(applicants + measured_alone)]
+        clients = [
+            LeanClient("127.0.0.1", ports[n % len(ports)])
+            for n in range(applicants + measured_alone)
+        ]
         login_stats, rush_stats = Stats(), Stats()
         gate = asyncio.Semaphore(8)
 
@@ -295,23 +401,54 @@ async def run(backend: str, applicants: int, sample_to: str | None = None, proce
 
         payload = b"%PDF-1.4\n" + os.urandom(FILE_BYTES - 9)
         # The applicants measured alone are extra ones: the rush's 500 start from the same state.
-        await asyncio.gather(*(spread_login(n) for n in range(applicants, applicants + measured_alone)))
+        await asyncio.gather(
+            *(spread_login(n) for n in range(applicants, applicants + measured_alone))
+        )
         step_costs = await alone(clients[applicants:], applicants, servers, payload)
         clients = clients[:applicants]
         # --sample: py-spy samples each server during the rush (threads holding the GIL only, so
         # the samples are where Python spends CPU), as collapsed stacks for a flame graph.
-        spies = [subprocess.Popen([str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(server.pid), "--rate", "250",
-                                   "--gil", "--nonblocking", "--format", "raw", "--output", f"{sample_to}.{index}"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                 for index, server in enumerate(servers)] if sample_to else []
+        spies = (
+            [
+                subprocess.Popen(
+                    [
+                        str(ROOT / ".venv/bin/py-spy"),
+                        "record",
+                        "--pid",
+                        str(server.pid),
+                        "--rate",
+                        "250",
+                        "--gil",
+                        "--nonblocking",
+                        "--format",
+                        "raw",
+                        "--output",
+                        f"{sample_to}.{index}",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                for index, server in enumerate(servers)
+            ]
+            if sample_to
+            else []
+        )
         server_before = [process_counters(server.pid) for server in servers]
         client_cpu_before = sum(os.times()[:2])
         started = time.perf_counter()
-        results = await asyncio.gather(*(rush(clients[n], n, rush_stats, payload) for n in range(applicants)), return_exceptions=True)
+        results = await asyncio.gather(
+            *(rush(clients[n], n, rush_stats, payload) for n in range(applicants)),
+            return_exceptions=True,
+        )
         rush_seconds = time.perf_counter() - started
         server_after = [process_counters(server.pid) for server in servers]
         server_user, server_system, server_faults = (
-            sum(after[i] - before[i] for before, after in zip(server_before, server_after, strict=True)) for i in range(3))
+            sum(
+                after[i] - before[i]
+                for before, after in zip(server_before, server_after, strict=True)
+            )
+            for i in range(3)
+        )
         client_cpu = sum(os.times()[:2]) - client_cpu_before
         for spy in spies:
             spy.send_signal(signal.SIGINT)
@@ -329,18 +466,34 @@ async def run(backend: str, applicants: int, sample_to: str | None = None, proce
     await drop_schema(schema)
     latencies = rush_stats.latencies
     return {
-        "backend": backend, "applicants": applicants,
-        "login_seconds": login_seconds, "login_per_s": applicants / login_seconds,
-        "login_p50": percentile(login_stats.latencies, 0.5), "login_p99": percentile(login_stats.latencies, 0.99),
-        "rush_seconds": rush_seconds, "server_cpu_ms_per_flow": 1000 * (server_user + server_system) / applicants,
-        "server_system_ms_per_flow": 1000 * server_system / applicants, "server_faults_per_flow": server_faults / applicants,
-        "client_cpu_ms_per_flow": 1000 * client_cpu / applicants, "requests": len(latencies), "requests_per_s": len(latencies) / rush_seconds,
-        "p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99), "max": max(latencies),
-        "by_step": {step: (percentile(values, 0.5), percentile(values, 0.99)) for step, values in rush_stats.by_step.items()},
-        "mean": statistics.fmean(latencies), "status": rush_stats.status, "client_errors": len(errors),
-        "5xx": sum(n for code, n in rush_stats.status.items() if code >= 500), **check,
+        "backend": backend,
+        "applicants": applicants,
+        "login_seconds": login_seconds,
+        "login_per_s": applicants / login_seconds,
+        "login_p50": percentile(login_stats.latencies, 0.5),
+        "login_p99": percentile(login_stats.latencies, 0.99),
+        "rush_seconds": rush_seconds,
+        "server_cpu_ms_per_flow": 1000 * (server_user + server_system) / applicants,
+        "server_system_ms_per_flow": 1000 * server_system / applicants,
+        "server_faults_per_flow": server_faults / applicants,
+        "client_cpu_ms_per_flow": 1000 * client_cpu / applicants,
+        "requests": len(latencies),
+        "requests_per_s": len(latencies) / rush_seconds,
+        "p50": percentile(latencies, 0.5),
+        "p99": percentile(latencies, 0.99),
+        "max": max(latencies),
+        "by_step": {
+            step: (percentile(values, 0.5), percentile(values, 0.99))
+            for step, values in rush_stats.by_step.items()
+        },
+        "mean": statistics.fmean(latencies),
+        "status": rush_stats.status,
+        "client_errors": len(errors),
+        "5xx": sum(n for code, n in rush_stats.status.items() if code >= 500),
+        **check,
         "error_kinds": sorted({f"{type(e).__name__}: {e}"[:200] for e in errors}),
-        "alone": step_costs, "measured_alone": measured_alone,
+        "alone": step_costs,
+        "measured_alone": measured_alone,
     }
 
 
@@ -359,50 +512,90 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--applicants", type=int, default=500)
-    parser.add_argument("--sample", metavar="PREFIX", help="sample the servers with py-spy during the rush into "
-                        "PREFIX.0, PREFIX.1, ... (collapsed stacks; needs `.venv/bin/pip install py-spy`)")
+    parser.add_argument(
+        "--sample",
+        metavar="PREFIX",
+        help="sample the servers with py-spy during the rush into "
+        "PREFIX.0, PREFIX.1, ... (collapsed stacks; needs `.venv/bin/pip install py-spy`)",
+    )
     parser.add_argument("--processes", type=int, default=1, help="server processes, one per port")
-    parser.add_argument("--alone", type=int, default=50, metavar="N",
-                        help="before the rush, N extra applicants go through the flow one at a time, to measure each step's "
-                        "cost (Linux counts CPU in 10 ms ticks, so means need 50 or more)")
+    parser.add_argument(
+        "--alone",
+        type=int,
+        default=50,
+        metavar="N",
+        help="before the rush, N extra applicants go through the flow one at a time, to measure each step's "
+        "cost (Linux counts CPU in 10 ms ticks, so means need 50 or more)",
+    )
     args = parser.parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
-    print(f"this machine: a pure-Python loop of 5 million additions takes {machine_loop_seconds():.2f} s "
-          "(figures from machines of different speed compare only through this)")
+    print(
+        f"this machine: a pure-Python loop of 5 million additions takes {machine_loop_seconds():.2f} s "
+        "(figures from machines of different speed compare only through this)"
+    )
     failed = False
     for backend in backends:
         # The load generator runs on uvloop with large buffers kept, as the servers do: it shares
         # their two cores, and every millisecond it saves is one the servers get.
         memory.keep_large_buffers()
         result = uvloop.run(run(backend, args.applicants, args.sample, args.processes, args.alone))
-        print(f"\n== deadline rush on {backend}: {result['applicants']} applicants, 1 MiB upload each, "
-              f"{args.processes} server process(es) ==")
-        print(f"log-ins (spread, 8 at a time): {result['login_seconds']:.1f} s, {result['login_per_s']:.1f}/s, "
-              f"p50 {result['login_p50'] * 1000:.0f} ms, p99 {result['login_p99'] * 1000:.0f} ms")
-        print(f"rush: {result['requests']} requests in {result['rush_seconds']:.1f} s = {result['requests_per_s']:.1f} req/s; "
-              f"latency p50 {result['p50'] * 1000:.0f} ms, p99 {result['p99'] * 1000:.0f} ms, max {result['max'] * 1000:.0f} ms")
-        print(f"CPU per applicant's flow (user + system): server {result['server_cpu_ms_per_flow']:.1f} ms "
-              f"(system {result['server_system_ms_per_flow']:.1f} ms, {result['server_faults_per_flow']:.0f} page faults), "
-              f"load generator {result['client_cpu_ms_per_flow']:.1f} ms, on {os.cpu_count()} cores")
+        print(
+            f"\n== deadline rush on {backend}: {result['applicants']} applicants, 1 MiB upload each, "
+            f"{args.processes} server process(es) =="
+        )
+        print(
+            f"log-ins (spread, 8 at a time): {result['login_seconds']:.1f} s, {result['login_per_s']:.1f}/s, "
+            f"p50 {result['login_p50'] * 1000:.0f} ms, p99 {result['login_p99'] * 1000:.0f} ms"
+        )
+        print(
+            f"rush: {result['requests']} requests in {result['rush_seconds']:.1f} s = {result['requests_per_s']:.1f} req/s; "
+            f"latency p50 {result['p50'] * 1000:.0f} ms, p99 {result['p99'] * 1000:.0f} ms, max {result['max'] * 1000:.0f} ms"
+        )
+        print(
+            f"CPU per applicant's flow (user + system): server {result['server_cpu_ms_per_flow']:.1f} ms "
+            f"(system {result['server_system_ms_per_flow']:.1f} ms, {result['server_faults_per_flow']:.0f} page faults), "
+            f"load generator {result['client_cpu_ms_per_flow']:.1f} ms, on {os.cpu_count()} cores"
+        )
         alone_costs = result["alone"]
         print(f"{'':<30}{'rush':>20}   alone (mean of {result['measured_alone']}), ms")
-        print(f"{'step':<30}{'p50 ms':>10}{'p99 ms':>10}{'wall':>9}{'server':>9}{'system':>9}{'loadgen':>9}")
+        print(
+            f"{'step':<30}{'p50 ms':>10}{'p99 ms':>10}{'wall':>9}{'server':>9}{'system':>9}{'loadgen':>9}"
+        )
         for step, (p50, p99) in result["by_step"].items():
             wall, server, system, client = alone_costs.get(step, (float("nan"),) * 4)
-            print(f"  {step:<28}{p50 * 1000:>10.0f}{p99 * 1000:>10.0f}{wall:9.1f}{server:9.1f}{system:9.1f}{client:9.1f}")
+            print(
+                f"  {step:<28}{p50 * 1000:>10.0f}{p99 * 1000:>10.0f}{wall:9.1f}{server:9.1f}{system:9.1f}{client:9.1f}"
+            )
         if alone_costs:
-            costliest = max(alone_costs, key=lambda step: alone_costs[step][1] + alone_costs[step][3])
+            costliest = max(
+                alone_costs, key=lambda step: alone_costs[step][1] + alone_costs[step][3]
+            )
             cpu = alone_costs[costliest][1] + alone_costs[costliest][3]
-            print(f"everyone at the costliest step ({costliest}) at once: {result['applicants']} x {cpu:.1f} ms of CPU "
-                  f"/ {os.cpu_count()} cores = {result['applicants'] * cpu / 1000 / os.cpu_count():.2f} s (a floor for the p99 "
-                  "while the crowd moves in step)")
-        print(f"status codes: {result['status']}; client errors: {result['client_errors']} {result['error_kinds']}")
-        print(f"database check: {result['submitted_in_db']} submitted ({result['measured_alone']} of them measured alone), "
-              f"{result['accepted_by_http']} receipts in the rush, "
-              f"lost {result['lost']}, half-written {result['half_written']}, .part files left {result['part_files_left']}")
+            print(
+                f"everyone at the costliest step ({costliest}) at once: {result['applicants']} x {cpu:.1f} ms of CPU "
+                f"/ {os.cpu_count()} cores = {result['applicants'] * cpu / 1000 / os.cpu_count():.2f} s (a floor for the p99 "
+                "while the crowd moves in step)"
+            )
+        print(
+            f"status codes: {result['status']}; client errors: {result['client_errors']} {result['error_kinds']}"
+        )
+        print(
+            f"database check: {result['submitted_in_db']} submitted ({result['measured_alone']} of them measured alone), "
+            f"{result['accepted_by_http']} receipts in the rush, "
+            f"lost {result['lost']}, half-written {result['half_written']}, .part files left {result['part_files_left']}"
+        )
         ratio = result["p99"] / P99_TARGET_S
-        print(f"p99 target {P99_TARGET_S:.1f} s: ratio {ratio:.2f}" + (" (target applies to SQLite)" if backend != "sqlite" else ""))
-        integrity_ok = result["accepted_by_http"] == result["applicants"] and result["lost"] == 0 and result["half_written"] == 0 and result["5xx"] == 0 and result["client_errors"] == 0
+        print(
+            f"p99 target {P99_TARGET_S:.1f} s: ratio {ratio:.2f}"
+            + (" (target applies to SQLite)" if backend != "sqlite" else "")
+        )
+        integrity_ok = (
+            result["accepted_by_http"] == result["applicants"]
+            and result["lost"] == 0
+            and result["half_written"] == 0
+            and result["5xx"] == 0
+            and result["client_errors"] == 0
+        )
         if not integrity_ok or (backend == "sqlite" and ratio > 1):
             failed = True
     return 1 if failed else 0

@@ -30,7 +30,13 @@ from bench_rush import FILE_BYTES, bench_environment, drop_schema, prepare, rush
 from grants.app import create_app  # noqa: E402
 from grants.settings import load_settings  # noqa: E402
 
-QUERY_METHODS = ("execute_query", "execute_query_dict", "execute_insert", "execute_many", "execute_script")
+QUERY_METHODS = (
+    "execute_query",
+    "execute_query_dict",
+    "execute_insert",
+    "execute_many",
+    "execute_script",
+)
 
 
 def count_queries(counter: list[int]) -> None:
@@ -42,7 +48,12 @@ def count_queries(counter: list[int]) -> None:
     from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
     from tortoise.backends.sqlite.client import SqliteClient, SqliteTransactionWrapper
 
-    for client_class in (SqliteClient, SqliteTransactionWrapper, AsyncpgDBClient, TransactionWrapper):
+    for client_class in (
+        SqliteClient,
+        SqliteTransactionWrapper,
+        AsyncpgDBClient,
+        TransactionWrapper,
+    ):
         for name in QUERY_METHODS:
             if name not in vars(client_class):
                 continue
@@ -72,8 +83,11 @@ async def run(backend: str, applicants: int, profile: str | None = None) -> None
     async def measured_app(scope, receive, send):
         # Only the app's own CPU: the httpx client runs in this process too, outside this call.
         started = time.process_time()
-        profiling = (profiler and scope["path"] != "/login"
-                     and scope["path"].endswith(os.environ.get("PROFILE_PATH", "")))
+        profiling = (
+            profiler
+            and scope["path"] != "/login"
+            and scope["path"].endswith(os.environ.get("PROFILE_PATH", ""))
+        )
         if profiling:
             profiler.enable()
         try:
@@ -95,30 +109,44 @@ async def run(backend: str, applicants: int, profile: str | None = None) -> None
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=measured_app)
         for number in range(applicants):
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver"
+            ) as client:
                 page = await client.get("/login")
                 token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-                await client.post("/login", data={"csrf_token": token, "email": f"rush{number}@example.org",
-                                                  "password": "rush-password-2027"})
+                await client.post(
+                    "/login",
+                    data={
+                        "csrf_token": token,
+                        "email": f"rush{number}@example.org",
+                        "password": "rush-password-2027",
+                    },
+                )
                 reference = await rush_steps(client, number, payload, timed)
                 assert reference, f"applicant {number} did not get a receipt"
     await drop_schema(schema)
     if profiler:
         profiler.dump_stats(profile)
 
-    print(f"\n== one applicant's flow on {backend}, mean of {applicants} (in process, no sockets) ==")
+    print(
+        f"\n== one applicant's flow on {backend}, mean of {applicants} (in process, no sockets) =="
+    )
     # Wall time includes the client and waiting (fsync, the SQLite thread); the app's CPU time is what
     # concurrency cannot hide.
     print(f"{'step':<28}{'queries':>9}{'wall ms':>9}{'app CPU ms':>12}")
     for step in queries:
-        print(f"{step:<28}{statistics.fmean(queries[step]):>9.1f}{statistics.fmean(millis[step]):>9.2f}"
-              f"{statistics.fmean(cpu_millis[step]):>12.2f}")
+        print(
+            f"{step:<28}{statistics.fmean(queries[step]):>9.1f}{statistics.fmean(millis[step]):>9.2f}"
+            f"{statistics.fmean(cpu_millis[step]):>12.2f}"
+        )
     total_queries = sum(statistics.fmean(q) for q in queries.values())
     total_ms = sum(statistics.fmean(m) for m in millis.values())
     total_cpu = sum(statistics.fmean(m) for m in cpu_millis.values())
     print(f"{'whole flow':<28}{total_queries:>9.1f}{total_ms:>9.2f}{total_cpu:>12.2f}")
-    print(f"one process at this CPU cost serves at most {1000 * len(queries) / total_cpu:.0f} req/s "
-          f"({1000 / total_cpu:.0f} applicant flows/s)")
+    print(
+        f"one process at this CPU cost serves at most {1000 * len(queries) / total_cpu:.0f} req/s "
+        f"({1000 / total_cpu:.0f} applicant flows/s)"
+    )
 
 
 def main() -> None:

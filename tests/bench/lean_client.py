@@ -36,26 +36,49 @@ class LeanClient:
     async def get(self, path: str) -> Response:
         return await self.request("GET", path)
 
-    async def post(self, path: str, data: dict[str, str] | None = None,
-                   files: dict[str, tuple[str, bytes, str]] | None = None) -> Response:
+    async def post(
+        self,
+        path: str,
+        data: dict[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> Response:
         if files:
             boundary = secrets.token_hex(16)
             # The body as pieces, written one after another: a file is never copied into a joined body.
-            pieces = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-                      for name, value in (data or {}).items()]
+            pieces = [
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+                for name, value in (data or {}).items()
+            ]
             for name, (filename, content, content_type) in files.items():
-                pieces += [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                           f"Content-Type: {content_type}\r\n\r\n".encode(), content, b"\r\n"]
+                pieces += [
+                    f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                    f"Content-Type: {content_type}\r\n\r\n".encode(),
+                    content,
+                    b"\r\n",
+                ]
             pieces.append(f"--{boundary}--\r\n".encode())
-            return await self.request("POST", path, pieces, f"multipart/form-data; boundary={boundary}")
-        return await self.request("POST", path, [urlencode(data or {}).encode()], "application/x-www-form-urlencoded")
+            return await self.request(
+                "POST", path, pieces, f"multipart/form-data; boundary={boundary}"
+            )
+        return await self.request(
+            "POST", path, [urlencode(data or {}).encode()], "application/x-www-form-urlencoded"
+        )
 
-    async def request(self, method: str, path: str, body: list[bytes] | None = None, content_type: str = "") -> Response:
-        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "Accept-Language: en"]
+    async def request(
+        self, method: str, path: str, body: list[bytes] | None = None, content_type: str = ""
+    ) -> Response:
+        head = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            "Accept-Language: en",
+        ]
         if self.cookies:
             head.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
         if method == "POST":
-            head += [f"Content-Type: {content_type}", f"Content-Length: {sum(len(piece) for piece in body or ())}"]
+            head += [
+                f"Content-Type: {content_type}",
+                f"Content-Length: {sum(len(piece) for piece in body or ())}",
+            ]
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         assert self._reader is not None
@@ -93,7 +116,10 @@ class LeanClient:
     def _remember(self, set_cookie: str) -> None:
         pair, *attributes = set_cookie.split(";")
         name, _, value = pair.strip().partition("=")
-        expired = any(a.strip().lower() in ("max-age=0", "expires=thu, 01 jan 1970 00:00:00 gmt") for a in attributes)
+        expired = any(
+            a.strip().lower() in ("max-age=0", "expires=thu, 01 jan 1970 00:00:00 gmt")
+            for a in attributes
+        )
         if expired or value in ("", "null"):
             self.cookies.pop(name, None)
         else:

@@ -47,7 +47,9 @@ def simulate(order: Order, costs: list[float], seed: int = 1) -> tuple[float, li
     def arrive(applicant: int, step: int, at: float) -> None:
         nonlocal count
         count += 1
-        heapq.heappush(line, (order(step, costs[step], applicant, at, rng), count, applicant, step, at))
+        heapq.heappush(
+            line, (order(step, costs[step], applicant, at, rng), count, applicant, step, at)
+        )
 
     for applicant in range(APPLICANTS):
         arrive(applicant, 0, rng.random() / 1000)
@@ -55,7 +57,9 @@ def simulate(order: Order, costs: list[float], seed: int = 1) -> tuple[float, li
         while idle and line:
             _, _, applicant, step, arrived = heapq.heappop(line)
             idle -= 1
-            heapq.heappush(running, (max(now, arrived) + costs[step] / 1000, applicant, step, arrived))
+            heapq.heappush(
+                running, (max(now, arrived) + costs[step] / 1000, applicant, step, arrived)
+            )
         now, applicant, step, arrived = heapq.heappop(running)
         idle += 1
         latencies.append(now - arrived)
@@ -71,12 +75,16 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def main() -> None:
     costs = [float(value) for value in sys.argv[1:]] or DEFAULT_COSTS_MS
-    print(f"{APPLICANTS} applicants, {CORES} cores, step costs {costs} ms; "
-          f"the costliest step alone sets a floor of {APPLICANTS * max(costs) / 1000 / CORES:.2f} s")
+    print(
+        f"{APPLICANTS} applicants, {CORES} cores, step costs {costs} ms; "
+        f"the costliest step alone sets a floor of {APPLICANTS * max(costs) / 1000 / CORES:.2f} s"
+    )
     for name, order in ORDERS.items():
         duration, latencies = simulate(order, costs)
-        print(f"{name:<26} rush {duration:5.2f} s   p50 {percentile(latencies, 0.5):5.2f} s   "
-              f"p99 {percentile(latencies, 0.99):5.2f} s   mean {statistics.fmean(latencies):5.2f} s")
+        print(
+            f"{name:<26} rush {duration:5.2f} s   p50 {percentile(latencies, 0.5):5.2f} s   "
+            f"p99 {percentile(latencies, 0.99):5.2f} s   mean {statistics.fmean(latencies):5.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -18,8 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
 
 if not Path(CHROMIUM).exists():
-    pytest.skip(f"!!! {CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); "
-                "the browser tests did NOT run !!!", allow_module_level=True)
+    pytest.skip(
+        f"!!! {CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); "
+        "the browser tests did NOT run !!!",
+        allow_module_level=True,
+    )
 
 from playwright.async_api import async_playwright, expect  # noqa: E402
 
@@ -33,12 +36,24 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("e2e")
-    env = {**os.environ, "GRANTS_DATA_DIR": str(data_dir), "GRANTS_SECRET_KEY": "e2e", "GRANTS_SMTP_PORT": "1"}
+    env = {
+        **os.environ,
+        "GRANTS_DATA_DIR": str(data_dir),
+        "GRANTS_SECRET_KEY": "e2e",
+        "GRANTS_SMTP_PORT": "1",
+    }
     env.pop("GRANTS_DATABASE_URL", None)
-    subprocess.run([str(ROOT / ".venv/bin/grants"), "demo"], env=env, cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [str(ROOT / ".venv/bin/grants"), "demo"], env=env, cwd=ROOT, check=True, capture_output=True
+    )
     port = free_port()
-    process = subprocess.Popen([str(ROOT / ".venv/bin/grants"), "serve", "--port", str(port)], env=env, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(ROOT / ".venv/bin/grants"), "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -56,8 +71,14 @@ async def page(server):
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"],
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
         )
         context = await browser.new_context(viewport={"width": 375, "height": 740}, base_url=server)
         page = await context.new_page()
@@ -94,7 +115,9 @@ async def test_an_applicant_fixes_an_error_with_the_keyboard_on_a_phone(page):
     await page.get_by_role("button", name="Save draft").click()
     await expect(page.get_by_role("status")).to_contain_text("Draft saved at")
     (ROOT / "var").mkdir(exist_ok=True)
-    await page.screenshot(path=str(ROOT / "var" / "e2e-phone-form.png"), full_page=True)  # for a human look
+    await page.screenshot(
+        path=str(ROOT / "var" / "e2e-phone-form.png"), full_page=True
+    )  # for a human look
 
 
 async def test_the_language_switcher_works_without_a_mouse(page):
@@ -102,6 +125,8 @@ async def test_the_language_switcher_works_without_a_mouse(page):
     await page.get_by_label("Language").select_option("fr")  # submits itself on change
     await expect(page.locator("html")).to_have_attribute("lang", "fr")
     await expect(page.get_by_role("heading", level=1)).to_contain_text("Prix européen")
-    await expect(page.locator("time[data-local-time] + .local-time")).to_have_count(1)  # deadline in the visitor's zone
+    await expect(page.locator("time[data-local-time] + .local-time")).to_have_count(
+        1
+    )  # deadline in the visitor's zone
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the call page scrolls sideways on a phone ({width}px)"

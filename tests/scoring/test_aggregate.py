@@ -16,7 +16,9 @@ FAST = settings(max_examples=100, deadline=None)
 def test_review_value_is_weighted_mean_of_normalised_scores(rubric_text):
     rubric = load_rubric_text(rubric_text)
     # needs 3 on 0..4 -> 0.75 (weight 2); design 5 on 1..5 -> 1.0 (weight 1)
-    assert review_value(rubric, {"needs": 3, "design": 5}) == pytest.approx(100 * (2 * 0.75 + 1) / 3)
+    assert review_value(rubric, {"needs": 3, "design": 5}) == pytest.approx(
+        100 * (2 * 0.75 + 1) / 3
+    )
 
 
 def test_missing_criterion_renormalises_weights_and_empty_review_abstains(rubric_text):
@@ -45,9 +47,12 @@ def test_builtin_aggregators_on_a_small_example():
 def test_z_score_evens_out_a_lenient_juror():
     # j2 is 30 points more generous on every application they share with j1.
     values = [
-        ("A", "j1", 40.0), ("B", "j1", 60.0),
-        ("A", "j2", 70.0), ("B", "j2", 90.0),
-        ("C", "j1", 50.0), ("C", "j2", 80.0),
+        ("A", "j1", 40.0),
+        ("B", "j1", 60.0),
+        ("A", "j2", 70.0),
+        ("B", "j2", 90.0),
+        ("C", "j1", 50.0),
+        ("C", "j2", 80.0),
     ]
     z = get_aggregator("z-score").aggregate(values)
     mean = get_aggregator("weighted-mean").aggregate(values)
@@ -56,7 +61,13 @@ def test_z_score_evens_out_a_lenient_juror():
 
 
 def test_z_score_single_review_and_flat_juror_rules():
-    values = [("A", "solo", 90.0), ("A", "flat", 30.0), ("B", "flat", 30.0), ("B", "j", 20.0), ("C", "j", 80.0)]
+    values = [
+        ("A", "solo", 90.0),
+        ("A", "flat", 30.0),
+        ("B", "flat", 30.0),
+        ("B", "j", 20.0),
+        ("C", "j", 80.0),
+    ]
     z = get_aggregator("z-score").aggregate(values)
     overall_mean = sum(v for *_, v in values) / len(values)  # 50
     # solo keeps 90 (no basis to correct); flat reviews become the overall mean.
@@ -112,7 +123,9 @@ def test_z_score_equals_mean_when_jurors_differ_only_by_offset(quality, offsets,
     z = get_aggregator("z-score").aggregate(values)
     mean = get_aggregator("weighted-mean").aggregate(values)
     assert z == pytest.approx(mean, abs=1e-6)
-    assert sorted(z, key=lambda a: (-round(z[a], 6), a)) == sorted(mean, key=lambda a: (-round(mean[a], 6), a))
+    assert sorted(z, key=lambda a: (-round(z[a], 6), a)) == sorted(
+        mean, key=lambda a: (-round(mean[a], 6), a)
+    )
 
 
 PRIZE = get_rubric("prevention-prize")

@@ -34,7 +34,15 @@ def test_rubric_list_shows_builtins(capsys):
 def test_rubric_show_json_has_a_stable_shape(capsys):
     assert main(["rubric", "show", "edpqs", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert list(data) == ["id", "version", "title", "description", "overall_comment", "criteria", "fingerprint"]
+    assert list(data) == [
+        "id",
+        "version",
+        "title",
+        "description",
+        "overall_comment",
+        "criteria",
+        "fingerprint",
+    ]
     first = data["criteria"][0]
     assert first["id"] == "needs-assessment"
     assert first["scale"]["levels"] == [1, 2, 3, 4, 5]
@@ -49,7 +57,9 @@ def test_rubric_show_text_in_french(capsys):
 def test_rubric_validate_ok_and_every_error(tmp_path, write_rubric, rubric_text, capsys):
     assert main(["rubric", "validate", str(write_rubric(rubric_text))]) == 0
     assert capsys.readouterr().out.startswith("OK")
-    bad = write_rubric(rubric_text.replace("min = 0\nmax = 4", "min = 5\nmax = 1").replace("weight = 1\n", ""))
+    bad = write_rubric(
+        rubric_text.replace("min = 0\nmax = 4", "min = 5\nmax = 1").replace("weight = 1\n", "")
+    )
     assert main(["rubric", "validate", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "mini.toml: criterion 'needs': min (5) is greater than max (1)" in err
@@ -67,11 +77,19 @@ def test_rank_writes_the_ranking_csv(tmp_path, capsys):
     )
     out = tmp_path / "ranking.csv"
     args = ["rank", "--rubric", "simple", "--aggregator", "weighted-mean"]
-    assert main([*args, "--input", str(scores), "--output", str(out), "--expected-reviews", "2"]) == 0
+    assert (
+        main([*args, "--input", str(scores), "--output", str(out), "--expected-reviews", "2"]) == 0
+    )
     assert read_ranking(out) == [
         {"rank": "1", "application": "p-1", "score": "83.3333", "reviews": "2", "flags": ""},
         {"rank": "2", "application": "p-3", "score": "83.3333", "reviews": "2", "flags": ""},
-        {"rank": "3", "application": "p-2", "score": "22.2222", "reviews": "1", "flags": "too-few-reviews"},
+        {
+            "rank": "3",
+            "application": "p-2",
+            "score": "22.2222",
+            "reviews": "1",
+            "flags": "too-few-reviews",
+        },
     ]
 
 
@@ -79,16 +97,33 @@ def test_rank_writes_the_ranking_csv(tmp_path, capsys):
     ("csv_text", "message"),
     [
         ("application,juror,score\nA,j,3\n", "scores.csv:1: missing column(s): criterion"),
-        ("application,juror,criterion,score\nA,j,overall,3\nA,k,impact,3\n", "scores.csv:3: unknown criterion 'impact'"),
-        ("application,juror,criterion,score\nA,j,overall,0\n", "scores.csv:2: criterion 'overall': score 0 is outside the scale 1..10"),
-        ("application,juror,criterion,score\nA,j,overall,2.5\n", "scores.csv:2: criterion 'overall': score 2.5 is not on the scale's step 1"),
-        ("application,juror,criterion,score\nA,j,overall,good\n", "scores.csv:2: score 'good' for criterion 'overall' is not a number"),
-        ("application,juror,criterion,score\nA,j,overall,2\nA,j,overall,3\n", "scores.csv:3: duplicate score"),
+        (
+            "application,juror,criterion,score\nA,j,overall,3\nA,k,impact,3\n",
+            "scores.csv:3: unknown criterion 'impact'",
+        ),
+        (
+            "application,juror,criterion,score\nA,j,overall,0\n",
+            "scores.csv:2: criterion 'overall': score 0 is outside the scale 1..10",
+        ),
+        (
+            "application,juror,criterion,score\nA,j,overall,2.5\n",
+            "scores.csv:2: criterion 'overall': score 2.5 is not on the scale's step 1",
+        ),
+        (
+            "application,juror,criterion,score\nA,j,overall,good\n",
+            "scores.csv:2: score 'good' for criterion 'overall' is not a number",
+        ),
+        (
+            "application,juror,criterion,score\nA,j,overall,2\nA,j,overall,3\n",
+            "scores.csv:3: duplicate score",
+        ),
     ],
 )
 def test_rank_reports_bad_input_with_line_numbers(tmp_path, capsys, csv_text, message):
     scores = write_scores(tmp_path, csv_text)
-    code = main(["rank", "--rubric", "simple", "--input", str(scores), "--output", str(tmp_path / "r.csv")])
+    code = main(
+        ["rank", "--rubric", "simple", "--input", str(scores), "--output", str(tmp_path / "r.csv")]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert message in err and "Traceback" not in err
@@ -117,9 +152,22 @@ def test_rank_with_panels_from_a_panel_column(tmp_path):
         "A,e,overall,10,expert\nA,y,overall,1,youth\nB,e,overall,1,expert\nB,y,overall,10,youth\n",
     )
     out = tmp_path / "r.csv"
-    argv = ["rank", "--rubric", "simple", "--input", str(scores), "--output", str(out), "--panel-weights", "expert=3,youth=1"]
+    argv = [
+        "rank",
+        "--rubric",
+        "simple",
+        "--input",
+        str(scores),
+        "--output",
+        str(out),
+        "--panel-weights",
+        "expert=3,youth=1",
+    ]
     assert main(argv) == 0
-    assert [(r["application"], r["score"]) for r in read_ranking(out)] == [("A", "75.0000"), ("B", "25.0000")]
+    assert [(r["application"], r["score"]) for r in read_ranking(out)] == [
+        ("A", "75.0000"),
+        ("B", "25.0000"),
+    ]
 
 
 def test_example_plugin_aggregator_end_to_end(tmp_path):
@@ -131,7 +179,19 @@ def test_example_plugin_aggregator_end_to_end(tmp_path):
         "application,juror,criterion,score\nA,j1,overall,10\nA,j2,overall,1\nB,j1,overall,7\nB,j2,overall,7\n",
     )
     out = tmp_path / "r.csv"
-    code = grants_main(["rank", "--rubric", "simple", "--aggregator", "example-max", "--input", str(scores), "--output", str(out)])
+    code = grants_main(
+        [
+            "rank",
+            "--rubric",
+            "simple",
+            "--aggregator",
+            "example-max",
+            "--input",
+            str(scores),
+            "--output",
+            str(out),
+        ]
+    )
     assert code == 0, f"example plugin missing? run: {PLUGIN_INSTALL}"
     rows = read_ranking(out)
     assert [(r["application"], r["score"], r["flags"]) for r in rows] == [

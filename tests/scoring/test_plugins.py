@@ -80,7 +80,9 @@ def test_hook_register_aggregators(register):
             return {"test-min": Aggregator()}
 
     register(AggregatorPlugin())
-    assert plugins.get_aggregator("test-min").aggregate([("A", "j", 20.0), ("A", "k", 70.0)]) == {"A": 20.0}
+    assert plugins.get_aggregator("test-min").aggregate([("A", "j", 20.0), ("A", "k", 70.0)]) == {
+        "A": 20.0
+    }
 
 
 def test_hook_register_rankers(register):
@@ -91,13 +93,17 @@ def test_hook_register_rankers(register):
 
     register(RankerPlugin())
     assert plugins.get_ranker("test-alphabetical").name == "test-alphabetical"
-    assert {"standard", "gates-first", "test-alphabetical"} <= {r.name for r in plugins.list_rankers()}
+    assert {"standard", "gates-first", "test-alphabetical"} <= {
+        r.name for r in plugins.list_rankers()
+    }
 
 
 def test_builtins_register_through_the_same_hooks():
     names = {plugins.pm.get_name(p) for p in plugins.pm.get_plugins()}
     assert set(plugins.DEFAULT_PLUGINS) <= names
-    assert {"weighted-mean", "median", "trimmed-mean", "z-score"} <= {a.name for a in plugins.list_aggregators()}
+    assert {"weighted-mean", "median", "trimmed-mean", "z-score"} <= {
+        a.name for a in plugins.list_aggregators()
+    }
 
 
 def test_name_clash_between_plugins_is_an_error(register):
@@ -148,5 +154,7 @@ def test_importing_scoring_does_not_load_entry_points_or_web_stack():
         "assert not plugins._loaded;"
         "assert not {'starlette', 'tortoise'} & set(sys.modules), sorted(sys.modules)"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr

@@ -30,9 +30,11 @@ def test_rows_carry_score_count_breakdown_spread_and_rank():
 
 def test_ties_break_on_reviews_then_spread_then_id():
     reviews = [
-        mark("zeta", "j1", 6), mark("zeta", "j2", 6),  # 2 reviews, spread 0
+        mark("zeta", "j1", 6),
+        mark("zeta", "j2", 6),  # 2 reviews, spread 0
         mark("alpha", "j1", 6),  # same score, fewer reviews
-        mark("mid", "j1", 5), mark("mid", "j2", 7),  # same score and count, larger spread
+        mark("mid", "j1", 5),
+        mark("mid", "j2", 7),  # same score and count, larger spread
         mark("beta", "j3", 6),  # same as alpha: id decides
     ]
     assert [r.application for r in rank(SIMPLE, reviews)] == ["zeta", "mid", "alpha", "beta"]
@@ -41,7 +43,12 @@ def test_ties_break_on_reviews_then_spread_then_id():
 def test_abstentions_and_empty_reviews_are_not_counted():
     rows = rank(
         SIMPLE,
-        [mark("A", "j1", 8), mark("A", "j2", None), mark("A", "j3", 2, abstain=True), mark("B", "j1", None)],
+        [
+            mark("A", "j1", 8),
+            mark("A", "j2", None),
+            mark("A", "j3", 2, abstain=True),
+            mark("B", "j1", None),
+        ],
         expected_reviews=2,
     )
     a, b = rows
@@ -72,7 +79,9 @@ def test_gate_fails_on_majority_or_any_review(rubric_text):
     assert "failed-gate" in majority["B"].flags
     strict = {r.application: r.flags for r in rank(rubric, reviews, gate_rule="any")}
     assert "failed-gate" in strict["A"]
-    gates_first = rank(rubric, reviews + [Review("C", "j1", {"needs": 0, "design": 1})], ranker="gates-first")
+    gates_first = rank(
+        rubric, reviews + [Review("C", "j1", {"needs": 0, "design": 1})], ranker="gates-first"
+    )
     assert [r.application for r in gates_first] == ["A", "B", "C"]
 
 
@@ -88,17 +97,23 @@ def test_bad_scores_are_all_reported():
 
 def test_panels_are_scored_separately_and_combined_by_weight():
     reviews = [
-        mark("A", "e1", 10, panel="expert"), mark("A", "y1", 1, panel="youth"),
-        mark("B", "e1", 1, panel="expert"), mark("B", "y1", 10, panel="youth"),
+        mark("A", "e1", 10, panel="expert"),
+        mark("A", "y1", 1, panel="youth"),
+        mark("B", "e1", 1, panel="expert"),
+        mark("B", "y1", 10, panel="youth"),
         mark("C", "e1", 7, panel="expert"),  # no youth review
     ]
-    rows = {r.application: r for r in rank(SIMPLE, reviews, panel_weights={"expert": 3, "youth": 1})}
+    rows = {
+        r.application: r for r in rank(SIMPLE, reviews, panel_weights={"expert": 3, "youth": 1})
+    }
     assert rows["A"].panel_scores == {"expert": 100.0, "youth": 0.0}
     assert rows["A"].score == pytest.approx(75.0)
     assert rows["B"].score == pytest.approx(25.0)
     # A missing panel is left out and the other weights renormalised; the row is flagged.
     assert rows["C"].score == pytest.approx(100 * 6 / 9) and "missing-panel" in rows["C"].flags
-    assert combine_panels({"expert": {"A": 80.0}, "youth": {"A": 40.0}}, {"expert": 1, "youth": 1}) == {"A": 60.0}
+    assert combine_panels(
+        {"expert": {"A": 80.0}, "youth": {"A": 40.0}}, {"expert": 1, "youth": 1}
+    ) == {"A": 60.0}
     with pytest.raises(ValueError, match="without a weight: youth"):
         rank(SIMPLE, reviews, panel_weights={"expert": 1})
 
@@ -120,7 +135,10 @@ aggregators = st.sampled_from(["weighted-mean", "median", "trimmed-mean", "z-sco
 
 
 def summary(rows):
-    return [(r.rank, r.application, round(r.score, 6) if r.score is not None else None, r.flags) for r in rows]
+    return [
+        (r.rank, r.application, round(r.score, 6) if r.score is not None else None, r.flags)
+        for r in rows
+    ]
 
 
 @FAST
@@ -129,7 +147,9 @@ def test_ranking_is_deterministic_and_order_independent(reviews, aggregator, see
     first = rank(PRIZE, reviews, aggregator=aggregator, expected_reviews=2)
     shuffled = list(reviews)
     random.Random(seed).shuffle(shuffled)
-    assert summary(rank(PRIZE, shuffled, aggregator=aggregator, expected_reviews=2)) == summary(first)
+    assert summary(rank(PRIZE, shuffled, aggregator=aggregator, expected_reviews=2)) == summary(
+        first
+    )
     ranked = [r for r in first if r.rank is not None]
     assert [r.rank for r in ranked] == list(range(1, len(ranked) + 1))
     assert all(0 <= r.score <= 100 for r in ranked)

@@ -39,7 +39,9 @@ def test_valid_file_loads_into_frozen_dataclasses(write_rubric, rubric_text):
 
 def test_min_greater_than_max_names_file_and_criterion(write_rubric, rubric_text):
     text = rubric_text.replace("min = 0\nmax = 4", "min = 5\nmax = 1", 1)
-    assert errors_of(text, write_rubric) == ["mini.toml: criterion 'needs': min (5) is greater than max (1)"]
+    assert errors_of(text, write_rubric) == [
+        "mini.toml: criterion 'needs': min (5) is greater than max (1)"
+    ]
 
 
 def test_every_problem_is_reported_at_once(write_rubric, rubric_text):
@@ -77,7 +79,9 @@ def test_missing_translation_and_anchor_are_reported(write_rubric, rubric_text):
 
 def test_gate_must_be_on_the_scale(write_rubric, rubric_text):
     errors = errors_of(rubric_text.replace("min_to_pass = 2", "min_to_pass = 2.5"), write_rubric)
-    assert errors == ["mini.toml: criterion 'needs': 'min_to_pass' 2.5 is not on the scale's step 1 (from 0)"]
+    assert errors == [
+        "mini.toml: criterion 'needs': 'min_to_pass' 2.5 is not on the scale's step 1 (from 0)"
+    ]
 
 
 def test_builtin_rubrics_are_complete_in_three_languages():
@@ -111,7 +115,9 @@ def test_score_form_validation_lists_every_problem():
 
 def test_fingerprint_ignores_layout_but_not_content(write_rubric, rubric_text):
     original = load_rubric_file(write_rubric(rubric_text))
-    reformatted = load_rubric_text("# comment\n" + rubric_text.replace("weight = 2", "weight = 2.0"))
+    reformatted = load_rubric_text(
+        "# comment\n" + rubric_text.replace("weight = 2", "weight = 2.0")
+    )
     assert rubric_fingerprint(reformatted) == rubric_fingerprint(original)
     changed = load_rubric_text(rubric_text.replace("weight = 2", "weight = 3"))
     assert rubric_fingerprint(changed) != rubric_fingerprint(original)

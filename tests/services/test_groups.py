@@ -16,9 +16,17 @@ async def edition(settings):
     now = datetime.now(UTC)
     programme = await Programme.create(slug="prize", name={"en": "Prize"})
     return await Edition.create(
-        programme=programme, slug="prize-2027", year=2027, title={"en": "Prize 2027"},
-        status=EditionStatus.OPEN, opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=1),
-        eligible_countries=["PT", "GE"], consent_age=18, min_team_size=2, max_team_size=3,
+        programme=programme,
+        slug="prize-2027",
+        year=2027,
+        title={"en": "Prize 2027"},
+        status=EditionStatus.OPEN,
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=1),
+        eligible_countries=["PT", "GE"],
+        consent_age=18,
+        min_team_size=2,
+        max_team_size=3,
     )
 
 
@@ -28,8 +36,15 @@ async def alice(settings):
 
 
 async def make_group(user: User, *, country: str = "pt", lead_band: str = "18_21") -> Group:
-    return await groups.create_group(user, name="Peers", kind="informal_group", country=country,
-                                     organisation="", lead_first_name="Alice", lead_age_band=lead_band)
+    return await groups.create_group(
+        user,
+        name="Peers",
+        kind="informal_group",
+        country=country,
+        organisation="",
+        lead_first_name="Alice",
+        lead_age_band=lead_band,
+    )
 
 
 async def test_a_complete_adult_team_from_an_eligible_country_has_no_blockers(edition, alice):
@@ -42,17 +57,21 @@ async def test_a_complete_adult_team_from_an_eligible_country_has_no_blockers(ed
 async def test_team_size_is_checked_both_ways(edition, alice):
     group = await make_group(alice)
     assert await groups.submission_blockers(group, edition) == [
-        "A team must have between 2 and 3 members. Yours has 1."]
+        "A team must have between 2 and 3 members. Yours has 1."
+    ]
     for name in ("Bruno", "Chloé", "Dato"):
         await groups.add_member(alice, group, first_name=name, age_band="18_21")
     assert await groups.submission_blockers(group, edition) == [
-        "A team must have between 2 and 3 members. Yours has 4."]
+        "A team must have between 2 and 3 members. Yours has 4."
+    ]
 
 
 async def test_a_group_from_outside_the_call_cannot_submit(edition, alice):
     group = await make_group(alice, country="us")
     await groups.add_member(alice, group, first_name="Bruno", age_band="18_21")
-    assert await groups.submission_blockers(group, edition) == ["Groups from US cannot apply to this call."]
+    assert await groups.submission_blockers(group, edition) == [
+        "Groups from US cannot apply to this call."
+    ]
     edition.eligible_countries = []  # no list: every country may apply
     assert await groups.submission_blockers(group, edition) == []
 
@@ -81,28 +100,52 @@ async def test_every_minor_needs_a_recorded_consent(edition, alice):
 
 async def test_creating_a_group_reports_every_missing_field(alice):
     with pytest.raises(ServiceError) as caught:
-        await groups.create_group(alice, name=" ", kind="gang", country="Portugal", organisation="",
-                                  lead_first_name="", lead_age_band="forty")
-    assert set(caught.value.errors) == {"name", "kind", "country", "lead_first_name", "lead_age_band"}
+        await groups.create_group(
+            alice,
+            name=" ",
+            kind="gang",
+            country="Portugal",
+            organisation="",
+            lead_first_name="",
+            lead_age_band="forty",
+        )
+    assert set(caught.value.errors) == {
+        "name",
+        "kind",
+        "country",
+        "lead_first_name",
+        "lead_age_band",
+    }
     assert await Group.all().count() == 0
 
 
 async def test_only_members_can_change_a_group(alice):
     group = await make_group(alice)
-    mallory = await User.create(email="mallory@example.org", display_name="Mallory", password_hash="x")
+    mallory = await User.create(
+        email="mallory@example.org", display_name="Mallory", password_hash="x"
+    )
     with pytest.raises(NotFound):
         await groups.add_member(mallory, group, first_name="Mallory", age_band="18_21")
     assert await groups.groups_of(mallory) == []
     assert [g.id for g in await groups.groups_of(alice)] == [group.id]
 
 
-@pytest.mark.parametrize(("band", "consent_age", "needed"), [
-    ("16_17", 18, True), ("18_21", 18, False),  # the usual age: bands end exactly there
-    ("16_17", 17, True),  # a 16-year-old is in the band: the whole band is asked
-    ("14_15", 15, True), ("18_21", 21, True), ("22_25", 21, False), ("under_14", 14, True),
-    ("over_25", 18, False),
-])
-def test_a_member_needs_a_guardians_consent_when_their_band_reaches_below_the_calls_age(band, consent_age, needed):
+@pytest.mark.parametrize(
+    ("band", "consent_age", "needed"),
+    [
+        ("16_17", 18, True),
+        ("18_21", 18, False),  # the usual age: bands end exactly there
+        ("16_17", 17, True),  # a 16-year-old is in the band: the whole band is asked
+        ("14_15", 15, True),
+        ("18_21", 21, True),
+        ("22_25", 21, False),
+        ("under_14", 14, True),
+        ("over_25", 18, False),
+    ],
+)
+def test_a_member_needs_a_guardians_consent_when_their_band_reaches_below_the_calls_age(
+    band, consent_age, needed
+):
     from types import SimpleNamespace
 
     from grants.models import AgeBand

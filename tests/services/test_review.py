@@ -31,12 +31,16 @@ async def test_a_rerun_keeps_started_reviews_and_drops_newly_conflicted_pairs(de
     assert sum(count for _name, count in first.loads) == 4
     started, conflicted = await Assignment.all().order_by("id").limit(2)
     await Review.create(assignment=started, overall_comment="in progress")
-    await Conflict.create(juror_id=conflicted.juror_id, application_id=conflicted.application_id, source="organiser")
+    await Conflict.create(
+        juror_id=conflicted.juror_id, application_id=conflicted.application_id, source="organiser"
+    )
 
     second = await review.run_assignment(organiser, edition, panel)
     assert (second.created, second.kept, second.dropped) == (1, 3, 1)
     assert await Assignment.exists(id=started.id) and await Review.exists(assignment_id=started.id)
-    assert not await Assignment.exists(juror_id=conflicted.juror_id, application_id=conflicted.application_id)
+    assert not await Assignment.exists(
+        juror_id=conflicted.juror_id, application_id=conflicted.application_id
+    )
     assert await Assignment.filter(application_id=conflicted.application_id).count() == 2
 
 

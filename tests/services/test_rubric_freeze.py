@@ -16,7 +16,9 @@ async def a_juror_assignment() -> Assignment:
     juror = await User.get(email="juror1@demo.prevention-prize.eu")
     application = await Application.get(reference="EPP-2027-0001")
     await Assignment.create(panel=panel, juror=juror, application=application)
-    return await review.assignment_for_juror(juror, (await Assignment.get(juror=juror, application=application)).id)
+    return await review.assignment_for_juror(
+        juror, (await Assignment.get(juror=juror, application=application)).id
+    )
 
 
 async def test_the_first_score_pins_the_rubric_and_a_changed_rubric_is_refused(settings, demo):
@@ -24,9 +26,15 @@ async def test_the_first_score_pins_the_rubric_and_a_changed_rubric_is_refused(s
     edition = assignment.application.edition
     await Edition.filter(id=edition.id).update(rubric_fingerprint="")
     juror = await User.get(email="juror1@demo.prevention-prize.eu")
-    draft = {"needs-evidence": "3"} if "needs-evidence" in scoring.get_rubric(edition.rubric_name).criterion_ids else {}
+    draft = (
+        {"needs-evidence": "3"}
+        if "needs-evidence" in scoring.get_rubric(edition.rubric_name).criterion_ids
+        else {}
+    )
 
-    errors = await review.save_review(juror, assignment, raw_scores=draft, comments={}, overall_comment="", submit=False)
+    errors = await review.save_review(
+        juror, assignment, raw_scores=draft, comments={}, overall_comment="", submit=False
+    )
     assert errors == {}
     pinned = (await Edition.get(id=edition.id)).rubric_fingerprint
     assert pinned == scoring.rubric_fingerprint(scoring.get_rubric(edition.rubric_name))
@@ -34,4 +42,6 @@ async def test_the_first_score_pins_the_rubric_and_a_changed_rubric_is_refused(s
     # Someone swaps the rubric file behind the edition's back: scoring stops with a clear message.
     await Edition.filter(id=edition.id).update(rubric_fingerprint="0" * 64)
     with pytest.raises(ServiceError, match="rubric"):
-        await review.save_review(juror, assignment, raw_scores=draft, comments={}, overall_comment="", submit=False)
+        await review.save_review(
+            juror, assignment, raw_scores=draft, comments={}, overall_comment="", submit=False
+        )

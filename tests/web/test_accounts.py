@@ -34,15 +34,21 @@ def link_in(mail, base_url: str) -> str:
 
 async def sign_up(browser, email: str = "alice@example.org", name: str = "Alice") -> httpx.Response:
     await browser.page("/signup")
-    response = await browser.submit("/signup", {"email": email, "display_name": name, "password": PASSWORD})
-    assert response.status_code == 303 and response.headers["location"] == "/me", response.text[:2000]
+    response = await browser.submit(
+        "/signup", {"email": email, "display_name": name, "password": PASSWORD}
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/me", response.text[
+        :2000
+    ]
     await browser.page("/me")
     return response
 
 
 async def test_sign_up_shows_each_problem_on_its_field_and_keeps_what_was_typed(settings, browser):
     await browser.page("/signup")
-    response = await browser.submit("/signup", {"email": "alice-at-example.org", "display_name": "  ", "password": "short-pw"})
+    response = await browser.submit(
+        "/signup", {"email": "alice-at-example.org", "display_name": "  ", "password": "short-pw"}
+    )
     assert response.status_code == 400
     assert "Please correct the marked fields." in response.text
     assert field_error(response, "email") == "Error: Enter an email address like name@example.org."
@@ -52,7 +58,9 @@ async def test_sign_up_shows_each_problem_on_its_field_and_keeps_what_was_typed(
     assert "short-pw" not in response.text  # a password is never sent back
     assert await User.all().count() == 0
 
-    response = await browser.submit("/signup", {"email": "alice@example.org", "display_name": "Alice Martin", "password": "x"})
+    response = await browser.submit(
+        "/signup", {"email": "alice@example.org", "display_name": "Alice Martin", "password": "x"}
+    )
     assert response.status_code == 400
     assert field_error(response, "email") == "" and field_error(response, "display_name") == ""
     assert field_value(response, "display_name") == "Alice Martin"
@@ -63,9 +71,13 @@ async def test_an_email_can_have_only_one_account(settings, browser, make_browse
     await sign_up(browser, "Alice@Example.org")
     other = await make_browser()
     await other.page("/signup")
-    response = await other.submit("/signup", {"email": "alice@example.org ", "display_name": "Eve", "password": PASSWORD})
+    response = await other.submit(
+        "/signup", {"email": "alice@example.org ", "display_name": "Eve", "password": PASSWORD}
+    )
     assert response.status_code == 400
-    assert "An account with this email already exists. Log in instead." in field_error(response, "email")
+    assert "An account with this email already exists. Log in instead." in field_error(
+        response, "email"
+    )
     assert field_value(response, "display_name") == "Eve"
     assert await User.filter(email="alice@example.org").count() == 1
     assert (await other.get("/me")).status_code == 303  # not logged in as anybody
@@ -77,14 +89,18 @@ async def test_log_in_renews_the_session_and_log_out_ends_it(settings, browser, 
 
     person = await make_browser()
     await person.page("/login")
-    response = await person.submit("/login", {"email": "alice@example.org", "password": "wrong password!"})
+    response = await person.submit(
+        "/login", {"email": "alice@example.org", "password": "wrong password!"}
+    )
     assert response.status_code == 400
     assert "The email or the password is wrong." in response.text
     assert field_value(response, "email") == "alice@example.org"
     assert "wrong password!" not in response.text
 
     before_cookie, before_csrf = person.cookies["grants_session"], person.csrf
-    response = await person.submit("/login", {"email": "ALICE@example.org", "password": PASSWORD, "next": "/groups/new"})
+    response = await person.submit(
+        "/login", {"email": "ALICE@example.org", "password": PASSWORD, "next": "/groups/new"}
+    )
     assert response.status_code == 303 and response.headers["location"] == "/groups/new"
     assert person.cookies["grants_session"] != before_cookie
     # The token of the anonymous session is worthless now (no session fixation).
@@ -97,12 +113,16 @@ async def test_log_in_renews_the_session_and_log_out_ends_it(settings, browser, 
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
 
 
-async def test_five_failures_lock_the_account_until_a_password_reset(settings, browser, make_browser, smtp):
+async def test_five_failures_lock_the_account_until_a_password_reset(
+    settings, browser, make_browser, smtp
+):
     await sign_up(browser)
     attacker = await make_browser("192.0.2.99")
     await attacker.page("/login")
     for _attempt in range(settings.login_attempts_per_account):
-        response = await attacker.submit("/login", {"email": "alice@example.org", "password": "guess guess guess"})
+        response = await attacker.submit(
+            "/login", {"email": "alice@example.org", "password": "guess guess guess"}
+        )
         assert "The email or the password is wrong." in response.text
 
     # Alice herself, from her own address, now has to wait (or reset her password).
@@ -123,21 +143,27 @@ async def test_five_failures_lock_the_account_until_a_password_reset(settings, b
     await owner.log_in("alice@example.org", "my brand new password")
 
 
-async def test_failures_from_one_address_are_throttled_across_accounts(settings, browser, make_browser):
+async def test_failures_from_one_address_are_throttled_across_accounts(
+    settings, browser, make_browser
+):
     await sign_up(browser)
     app = create_app(settings.with_(login_attempts_per_ip=3), manage_database=False)
     sprayer = await make_browser("192.0.2.77", on=app)
     neighbour = await make_browser("192.0.2.78", on=app)
     await sprayer.page("/login")
     for number in range(3):  # three different accounts, one failure each
-        response = await sprayer.submit("/login", {"email": f"user{number}@example.org", "password": PASSWORD})
+        response = await sprayer.submit(
+            "/login", {"email": f"user{number}@example.org", "password": PASSWORD}
+        )
         assert "The email or the password is wrong." in response.text
     response = await sprayer.submit("/login", {"email": "alice@example.org", "password": PASSWORD})
     assert response.status_code == 400 and "Too many failed attempts" in response.text
 
     # Another address is not affected.
     await neighbour.page("/login")
-    response = await neighbour.submit("/login", {"email": "alice@example.org", "password": PASSWORD})
+    response = await neighbour.submit(
+        "/login", {"email": "alice@example.org", "password": PASSWORD}
+    )
     assert response.status_code == 303
 
 
@@ -153,7 +179,10 @@ async def test_the_verification_mail_arrives_and_its_link_works_once(settings, b
     assert path.startswith("/verify/")
 
     response = await browser.get(path)
-    assert response.status_code == 200 and "Thank you, your email address is confirmed." in response.text
+    assert (
+        response.status_code == 200
+        and "Thank you, your email address is confirmed." in response.text
+    )
     user = await User.get(email="alice@example.org")
     assert user.email_verified_at is not None
     assert "Please confirm your email address" not in (await browser.page("/me")).text
@@ -164,7 +193,9 @@ async def test_the_verification_mail_arrives_and_its_link_works_once(settings, b
     assert (await browser.get("/verify/made-up-token")).status_code == 400
 
 
-async def test_a_password_reset_mail_sets_a_new_password_once(settings, browser, make_browser, smtp):
+async def test_a_password_reset_mail_sets_a_new_password_once(
+    settings, browser, make_browser, smtp
+):
     await sign_up(browser)
     await browser.log_out()
     await send_pending(settings)  # the verification mail
@@ -181,9 +212,14 @@ async def test_a_password_reset_mail_sets_a_new_password_once(settings, browser,
 
     await browser.page(path)
     response = await browser.submit(path, {"password": "short"})
-    assert response.status_code == 400 and "Use at least 10 characters." in field_error(response, "password")
+    assert response.status_code == 400 and "Use at least 10 characters." in field_error(
+        response, "password"
+    )
     response = await browser.submit(path, {"password": "my brand new password"})
-    assert response.status_code == 200 and "You can now log in with your new password." in response.text
+    assert (
+        response.status_code == 200
+        and "You can now log in with your new password." in response.text
+    )
     response = await browser.submit(path, {"password": "yet another password"})
     assert response.status_code == 400 and "This link is invalid or has expired" in response.text
 
@@ -191,12 +227,16 @@ async def test_a_password_reset_mail_sets_a_new_password_once(settings, browser,
     await person.page("/login")
     response = await person.submit("/login", {"email": "alice@example.org", "password": PASSWORD})
     assert response.status_code == 400 and "The email or the password is wrong." in response.text
-    response = await person.submit("/login", {"email": "alice@example.org", "password": "yet another password"})
+    response = await person.submit(
+        "/login", {"email": "alice@example.org", "password": "yet another password"}
+    )
     assert response.status_code == 400
     await person.log_in("alice@example.org", "my brand new password")
 
 
-async def test_a_password_reset_ends_the_sessions_opened_with_the_old_password(settings, browser, make_browser, smtp):
+async def test_a_password_reset_ends_the_sessions_opened_with_the_old_password(
+    settings, browser, make_browser, smtp
+):
     await sign_up(browser)
     await browser.log_out()
     lost_phone = await make_browser()
@@ -219,7 +259,9 @@ async def test_a_password_reset_ends_the_sessions_opened_with_the_old_password(s
     assert (await browser.get("/me")).status_code == 200
 
 
-async def test_forgot_password_for_an_unknown_address_looks_the_same_and_sends_nothing(settings, browser, smtp):
+async def test_forgot_password_for_an_unknown_address_looks_the_same_and_sends_nothing(
+    settings, browser, smtp
+):
     await browser.page("/password/forgot")
     response = await browser.submit("/password/forgot", {"email": "nobody@example.org"})
     assert response.status_code == 200

@@ -25,23 +25,32 @@ async def test_language_switch_is_kept_in_the_session(demo, browser):
     assert "Европейская премия" in page.text  # the edition's own Russian title
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example/", "https://evil.example/", "evil"])
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "/\\evil.example/", "https://evil.example/", "evil"]
+)
 async def test_no_next_parameter_leads_off_site(demo, browser, target):
     response = await browser.get("/language", params={"lang": "fr", "next": target})
     assert response.headers["location"] == "/"
     await browser.page("/login")
-    response = await browser.submit("/login?next=" + target, {
-        "email": "organiser@demo.prevention-prize.eu", "password": DEMO_PASSWORD, "next": target})
+    response = await browser.submit(
+        "/login?next=" + target,
+        {"email": "organiser@demo.prevention-prize.eu", "password": DEMO_PASSWORD, "next": target},
+    )
     assert response.headers["location"] == "/me"
 
 
 async def test_post_without_csrf_token_is_refused(demo, browser):
     await browser.page("/login")
-    response = await browser.submit("/login", {"email": "organiser@demo.prevention-prize.eu",
-                                               "password": DEMO_PASSWORD}, token=False)
+    response = await browser.submit(
+        "/login",
+        {"email": "organiser@demo.prevention-prize.eu", "password": DEMO_PASSWORD},
+        token=False,
+    )
     assert response.status_code == 403
     assert "expired" in response.text
-    assert "grants_session" not in response.headers.get("set-cookie", "") or "uid" not in response.text
+    assert (
+        "grants_session" not in response.headers.get("set-cookie", "") or "uid" not in response.text
+    )
 
 
 def all_post_routes(app) -> list[str]:
@@ -50,7 +59,9 @@ def all_post_routes(app) -> list[str]:
         if isinstance(route, Route) and "POST" in (route.methods or set()):
             path = route.path
             for name in route.param_convertors:
-                path = path.replace("{" + name + "}", "1" if name.endswith("id") or name == "step" else "epp-2027")
+                path = path.replace(
+                    "{" + name + "}", "1" if name.endswith("id") or name == "step" else "epp-2027"
+                )
             paths.append(path)
     return paths
 
@@ -67,11 +78,22 @@ async def test_every_state_changing_route_checks_csrf(demo, app, browser):
             assert "expired" in response.text, path
 
 
-@pytest.mark.parametrize("path", [
-    "/applications/abc/step/1", "/applications/999999/step/1", "/applications/1/step/9",
-    "/groups/%00", "/calls/%2e%2e%2f", "/jury/reviews/-1", "/manage/nope", "/verify/garbage",
-    "/password/reset/x", "/applications/1/files/1", "/static/../grants/settings.py",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/applications/abc/step/1",
+        "/applications/999999/step/1",
+        "/applications/1/step/9",
+        "/groups/%00",
+        "/calls/%2e%2e%2f",
+        "/jury/reviews/-1",
+        "/manage/nope",
+        "/verify/garbage",
+        "/password/reset/x",
+        "/applications/1/files/1",
+        "/static/../grants/settings.py",
+    ],
+)
 async def test_odd_urls_never_give_a_500(demo, browser, path):
     await browser.log_in("applicant1@demo.prevention-prize.eu", DEMO_PASSWORD)
     response = await browser.get(path)
@@ -81,12 +103,36 @@ async def test_odd_urls_never_give_a_500(demo, browser, path):
 
 async def test_garbage_form_input_never_gives_a_500(demo, browser):
     await browser.log_in("applicant1@demo.prevention-prize.eu", DEMO_PASSWORD)
-    odd_values = ["", " ", "x" * 100_000, "\x00", "<script>alert(1)</script>", "-1", "1e309", "😀", "' OR 1=1 --"]
+    odd_values = [
+        "",
+        " ",
+        "x" * 100_000,
+        "\x00",
+        "<script>alert(1)</script>",
+        "-1",
+        "1e309",
+        "😀",
+        "' OR 1=1 --",
+    ]
     targets = ["/groups/new", "/calls/epp-2027/apply", "/signup", "/password/forgot"]
     for target in targets:
         for value in odd_values:
-            fields = {name: value for name in ("name", "kind", "country", "lead_first_name", "lead_age_band",
-                                               "group_id", "title", "language", "email", "password", "display_name")}
+            fields = {
+                name: value
+                for name in (
+                    "name",
+                    "kind",
+                    "country",
+                    "lead_first_name",
+                    "lead_age_band",
+                    "group_id",
+                    "title",
+                    "language",
+                    "email",
+                    "password",
+                    "display_name",
+                )
+            }
             response = await browser.submit(target, fields)
             assert response.status_code < 500, (target, value[:20], response.status_code)
             assert "<script>alert(1)</script>" not in response.text  # escaped, never echoed raw
@@ -95,7 +141,14 @@ async def test_garbage_form_input_never_gives_a_500(demo, browser):
 async def test_an_upload_over_the_request_limit_is_refused_with_413(demo, app, browser):
     await browser.log_in("applicant1@demo.prevention-prize.eu", DEMO_PASSWORD)
     limit = app.state.settings.max_request_mb * 1024 * 1024
-    response = await browser.post("/groups/new", content=b"x" * 10, headers={"content-length": str(limit + 1), "content-type": "application/x-www-form-urlencoded"})
+    response = await browser.post(
+        "/groups/new",
+        content=b"x" * 10,
+        headers={
+            "content-length": str(limit + 1),
+            "content-type": "application/x-www-form-urlencoded",
+        },
+    )
     assert response.status_code == 413
     assert "too large" in response.text
 

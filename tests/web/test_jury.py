@@ -29,7 +29,9 @@ def juror_email(number: int) -> str:
 
 
 def location(response) -> str:
-    problems = re.findall(r'class="(?:field-error|error-summary)"[^>]*>(.*?)</(?:p|div)>', response.text, re.S)
+    problems = re.findall(
+        r'class="(?:field-error|error-summary)"[^>]*>(.*?)</(?:p|div)>', response.text, re.S
+    )
     assert response.status_code == 303, (response.status_code, problems or response.text[:3000])
     return response.headers["location"]
 
@@ -40,7 +42,9 @@ async def person(make_browser, email: str, ip: str):
     return browser
 
 
-async def prepare(make_browser, *, references: list[str] | None = None, k: int = 2, blind: bool = True):
+async def prepare(
+    make_browser, *, references: list[str] | None = None, k: int = 2, blind: bool = True
+):
     """Claire screens the given applications (all submitted ones by default) eligible."""
     edition = await Edition.get(slug="epp-2027")
     edition.reviews_per_application = k
@@ -51,7 +55,9 @@ async def prepare(make_browser, *, references: list[str] | None = None, k: int =
     if references:
         query = query.filter(reference__in=references)
     for application in await query:
-        response = await claire.submit(f"/manage/applications/{application.id}/screen", {"decision": "eligible"})
+        response = await claire.submit(
+            f"/manage/applications/{application.id}/screen", {"decision": "eligible"}
+        )
         assert location(response) == "/manage/epp-2027"
     return claire, edition
 
@@ -61,29 +67,44 @@ async def assign(claire, panel_slug: str):
     return await claire.submit("/manage/epp-2027/assign", {"panel_id": str(panel.id)})
 
 
-async def score_form(edition, *, comment: str = "Clear and well argued.", action: str = "submit") -> dict:
+async def score_form(
+    edition, *, comment: str = "Clear and well argued.", action: str = "submit"
+) -> dict:
     rubric = get_rubric(edition.rubric_name)
     scores = {f"score_{c.id}": str(c.scale.max) for c in rubric.criteria}
     scores |= {f"comment_{c.id}": comment for c in rubric.criteria}
     return {**scores, "overall_comment": comment, "action": action}
 
 
-async def test_conflicted_or_language_mismatched_pairs_are_never_assigned_nor_shown(demo, make_browser):
+async def test_conflicted_or_language_mismatched_pairs_are_never_assigned_nor_shown(
+    demo, make_browser
+):
     claire, edition = await prepare(make_browser)
     anna = await User.get(email=juror_email(1))
     cork = await Application.get(reference="EPP-2027-0001")
     member = await PanelMember.get(user=anna)
-    response = await claire.submit("/manage/epp-2027/jury/forbid", {
-        "member_id": str(member.id), "reference": "epp-2027-0001", "reason": "She mentored this group."})
+    response = await claire.submit(
+        "/manage/epp-2027/jury/forbid",
+        {
+            "member_id": str(member.id),
+            "reference": "epp-2027-0001",
+            "reason": "She mentored this group.",
+        },
+    )
     assert location(response) == "/manage/epp-2027/jury"
     assert (await Conflict.get(juror=anna, application=cork)).source == "organiser"
 
     assert location(await assign(claire, "expert-jury")) == "/manage/epp-2027"
-    assignments = await Assignment.all().prefetch_related("application", "application__group", "juror")
+    assignments = await Assignment.all().prefetch_related(
+        "application", "application__group", "juror"
+    )
     members = {m.user_id: m for m in await PanelMember.all()}
     assert len(assignments) == 12 * 2
     for a in assignments:
-        assert a.application.language in members[a.juror_id].languages, (a.juror.email, a.application.reference)
+        assert a.application.language in members[a.juror_id].languages, (
+            a.juror.email,
+            a.application.reference,
+        )
         assert members[a.juror_id].country != a.application.group.country
     assert not await Assignment.exists(juror=anna, application=cork)
 
@@ -97,11 +118,15 @@ async def test_conflicted_or_language_mismatched_pairs_are_never_assigned_nor_sh
     marco = await User.get(email=juror_email(2))
     started = (await Assignment.filter(juror=marco).prefetch_related("application"))[0]
     marco_browser = await person(make_browser, marco.email, "198.51.100.22")
-    response = await marco_browser.submit(f"/jury/reviews/{started.id}", await score_form(edition, action="save"))
+    response = await marco_browser.submit(
+        f"/jury/reviews/{started.id}", await score_form(edition, action="save")
+    )
     assert location(response) == f"/jury/reviews/{started.id}"
     marco_member = await PanelMember.get(user=marco)
-    response = await claire.submit("/manage/epp-2027/jury/forbid", {
-        "member_id": str(marco_member.id), "reference": started.application.reference})
+    response = await claire.submit(
+        "/manage/epp-2027/jury/forbid",
+        {"member_id": str(marco_member.id), "reference": started.application.reference},
+    )
     location(response)
     assert await Assignment.exists(id=started.id)  # a started review is not silently removed
     assert (await marco_browser.get(f"/jury/reviews/{started.id}")).status_code == 404
@@ -117,13 +142,20 @@ async def test_blind_review_hides_the_group_on_every_page_a_juror_reaches(demo, 
     location(await assign(claire, "expert-jury"))
     cork = await Application.get(reference="EPP-2027-0001").prefetch_related("group")
     secrets = [cork.group.name, cork.group.organisation, "Aoife", "(IE)", "· IE"]
-    for number, assignment in enumerate(await Assignment.filter(application=cork).prefetch_related("juror")):
+    for number, assignment in enumerate(
+        await Assignment.filter(application=cork).prefetch_related("juror")
+    ):
         juror = await person(make_browser, assignment.juror.email, f"198.51.100.{30 + number}")
         pages = [await juror.page("/jury"), await juror.page(f"/jury/reviews/{assignment.id}")]
         response = await juror.submit(f"/jury/reviews/{assignment.id}", await score_form(edition))
         location(response)
-        await juror.submit(f"/jury/reviews/{assignment.id}/comments", {"body": "I liked the peer approach."})
-        pages += [await juror.page(f"/jury/reviews/{assignment.id}"), await juror.page("/jury/profile")]
+        await juror.submit(
+            f"/jury/reviews/{assignment.id}/comments", {"body": "I liked the peer approach."}
+        )
+        pages += [
+            await juror.page(f"/jury/reviews/{assignment.id}"),
+            await juror.page("/jury/profile"),
+        ]
         for page in pages:
             assert page.status_code == 200
             for secret in secrets:
@@ -131,42 +163,71 @@ async def test_blind_review_hides_the_group_on_every_page_a_juror_reaches(demo, 
         assert cork.title in pages[0].text
 
 
-async def test_others_scores_stay_hidden_until_the_jurors_own_review_is_submitted(demo, make_browser):
+async def test_others_scores_stay_hidden_until_the_jurors_own_review_is_submitted(
+    demo, make_browser
+):
     claire, edition = await prepare(make_browser, references=["EPP-2027-0001"])
     location(await assign(claire, "expert-jury"))
     first, second = await Assignment.all().order_by("id").prefetch_related("juror")
     one = await person(make_browser, first.juror.email, "198.51.100.41")
     two = await person(make_browser, second.juror.email, "198.51.100.42")
-    location(await one.submit(f"/jury/reviews/{first.id}", await score_form(edition, comment="Unusually strong youth lead.")))
+    location(
+        await one.submit(
+            f"/jury/reviews/{first.id}",
+            await score_form(edition, comment="Unusually strong youth lead."),
+        )
+    )
 
     before = await two.page(f"/jury/reviews/{second.id}")
     assert "Unusually strong youth lead." not in before.text
     assert first.juror.display_name not in before.text
     refused = await two.submit(f"/jury/reviews/{second.id}/comments", {"body": "Me too"})
     assert refused.status_code == 400 and "Submit your own review" in refused.text
-    draft = await two.submit(f"/jury/reviews/{second.id}", await score_form(edition, comment="Draft", action="save"))
+    draft = await two.submit(
+        f"/jury/reviews/{second.id}", await score_form(edition, comment="Draft", action="save")
+    )
     location(draft)
     assert "Unusually strong youth lead." not in (await two.page(f"/jury/reviews/{second.id}")).text
 
-    location(await two.submit(f"/jury/reviews/{second.id}", await score_form(edition, comment="Solid plan.")))
+    location(
+        await two.submit(
+            f"/jury/reviews/{second.id}", await score_form(edition, comment="Solid plan.")
+        )
+    )
     after = await two.page(f"/jury/reviews/{second.id}")
     assert "Unusually strong youth lead." in after.text and first.juror.display_name in after.text
-    location(await two.submit(f"/jury/reviews/{second.id}/comments", {"body": "Shall we discuss the budget?"}))
+    location(
+        await two.submit(
+            f"/jury/reviews/{second.id}/comments", {"body": "Shall we discuss the budget?"}
+        )
+    )
     assert "Shall we discuss the budget?" in (await one.page(f"/jury/reviews/{first.id}")).text
 
     # A juror of the other panel, or one not assigned, sees none of it.
     outsider = await person(make_browser, juror_email(6), "198.51.100.43")
     assert (await outsider.get(f"/jury/reviews/{first.id}")).status_code == 404
-    assert (await outsider.submit(f"/jury/reviews/{first.id}/comments", {"body": "hi"})).status_code == 404
+    assert (
+        await outsider.submit(f"/jury/reviews/{first.id}/comments", {"body": "hi"})
+    ).status_code == 404
 
 
 async def test_a_juror_declares_a_conflict_before_opening_the_application(demo, make_browser):
-    claire, edition = await prepare(make_browser, references=["EPP-2027-0001", "EPP-2027-0002", "EPP-2027-0003"])
+    claire, edition = await prepare(
+        make_browser, references=["EPP-2027-0001", "EPP-2027-0002", "EPP-2027-0003"]
+    )
     location(await assign(claire, "expert-jury"))
-    assignment = await Assignment.filter(application__reference="EPP-2027-0002").order_by("id").first().prefetch_related("juror", "application")
+    assignment = (
+        await Assignment.filter(application__reference="EPP-2027-0002")
+        .order_by("id")
+        .first()
+        .prefetch_related("juror", "application")
+    )
     juror = await person(make_browser, assignment.juror.email, "198.51.100.51")
     listing = await juror.page("/jury")
-    assert "EPP-2027-0002" in listing.text and html.escape(assignment.application.title) in listing.text
+    assert (
+        "EPP-2027-0002" in listing.text
+        and html.escape(assignment.application.title) in listing.text
+    )
     assert "I have a conflict of interest" in listing.text
     response = await juror.submit(f"/jury/reviews/{assignment.id}/conflict")
     assert location(response) == "/jury"
@@ -189,14 +250,20 @@ async def test_a_juror_declares_a_conflict_before_opening_the_application(demo, 
 
 
 async def test_an_eager_bid_wins_the_pair_over_an_equal_alternative(demo, make_browser):
-    claire, edition = await prepare(make_browser, references=["EPP-2027-0001", "EPP-2027-0004"], k=1, blind=False)
+    claire, edition = await prepare(
+        make_browser, references=["EPP-2027-0001", "EPP-2027-0004"], k=1, blind=False
+    )
     giorgi = await person(make_browser, juror_email(5), "198.51.100.61")
     ingrid = await person(make_browser, juror_email(6), "198.51.100.62")
     one = await Application.get(reference="EPP-2027-0001")
     four = await Application.get(reference="EPP-2027-0004")
     page = await ingrid.page("/jury/calls/epp-2027/bids")
     assert page.status_code == 200 and html.escape(one.title) in page.text
-    location(await ingrid.submit("/jury/calls/epp-2027/bids", {f"bid_{one.id}": "eager", f"bid_{four.id}": "not"}))
+    location(
+        await ingrid.submit(
+            "/jury/calls/epp-2027/bids", {f"bid_{one.id}": "eager", f"bid_{four.id}": "not"}
+        )
+    )
     await giorgi.page("/jury/calls/epp-2027/bids")
     location(await giorgi.submit("/jury/calls/epp-2027/bids", {f"bid_{four.id}": "eager"}))
     location(await assign(claire, "youth-jury"))
@@ -206,8 +273,16 @@ async def test_an_eager_bid_wins_the_pair_over_an_equal_alternative(demo, make_b
 
     # The other way round gives the other answer: the bids decided, not the order.
     await Assignment.all().delete()
-    location(await ingrid.submit("/jury/calls/epp-2027/bids", {f"bid_{one.id}": "not", f"bid_{four.id}": "eager"}))
-    location(await giorgi.submit("/jury/calls/epp-2027/bids", {f"bid_{one.id}": "eager", f"bid_{four.id}": ""}))
+    location(
+        await ingrid.submit(
+            "/jury/calls/epp-2027/bids", {f"bid_{one.id}": "not", f"bid_{four.id}": "eager"}
+        )
+    )
+    location(
+        await giorgi.submit(
+            "/jury/calls/epp-2027/bids", {f"bid_{one.id}": "eager", f"bid_{four.id}": ""}
+        )
+    )
     location(await assign(claire, "youth-jury"))
     pairs = {(a.application_id, a.juror_id) for a in await Assignment.all()}
     assert pairs == {(one.id, ids[juror_email(5)]), (four.id, ids[juror_email(6)])}
@@ -222,7 +297,9 @@ async def test_there_is_no_bidding_under_blind_review(demo, make_browser):
     assert (await stranger.get("/jury/calls/epp-2027/bids")).status_code == 403
 
 
-async def test_reminders_arrive_by_mail_and_closing_the_review_phase_freezes_scores(settings, demo, smtp, make_browser):
+async def test_reminders_arrive_by_mail_and_closing_the_review_phase_freezes_scores(
+    settings, demo, smtp, make_browser
+):
     claire, edition = await prepare(make_browser, references=["EPP-2027-0001", "EPP-2027-0002"])
     location(await assign(claire, "expert-jury"))
     await send_pending(settings)
@@ -259,37 +336,72 @@ async def test_a_juror_keeps_their_profile_up_to_date(demo, make_browser):
     page = await olena.page("/jury/profile")
     assert page.status_code == 200 and "Public Health Centre of Ukraine" in page.text
     member = await PanelMember.get(user__email=juror_email(3))
-    response = await olena.submit("/jury/profile", {"member_id": str(member.id), "languages": ["en", "ru", "uk"],
-                                                    "country": "ua", "organisation": "Kyiv Youth Lab",
-                                                    "expertise": ["digital-media", "nonsense"], "max_load": "6"})
+    response = await olena.submit(
+        "/jury/profile",
+        {
+            "member_id": str(member.id),
+            "languages": ["en", "ru", "uk"],
+            "country": "ua",
+            "organisation": "Kyiv Youth Lab",
+            "expertise": ["digital-media", "nonsense"],
+            "max_load": "6",
+        },
+    )
     assert location(response) == "/jury/profile"
     await member.refresh_from_db()
-    assert (member.languages, member.country, member.organisation, member.expertise, member.max_load) == (
-        ["en", "ru", "uk"], "UA", "Kyiv Youth Lab", ["digital-media"], 6)
-    response = await olena.submit("/jury/profile", {"member_id": str(member.id), "country": "Ukraine", "max_load": "many"})
+    assert (
+        member.languages,
+        member.country,
+        member.organisation,
+        member.expertise,
+        member.max_load,
+    ) == (["en", "ru", "uk"], "UA", "Kyiv Youth Lab", ["digital-media"], 6)
+    response = await olena.submit(
+        "/jury/profile", {"member_id": str(member.id), "country": "Ukraine", "max_load": "many"}
+    )
     assert response.status_code == 400
-    assert "Choose at least one language" in response.text and "two-letter country code" in response.text
+    assert (
+        "Choose at least one language" in response.text
+        and "two-letter country code" in response.text
+    )
     # Someone else's membership is not theirs to edit.
     other = await PanelMember.get(user__email=juror_email(1))
-    response = await olena.submit("/jury/profile", {"member_id": str(other.id), "languages": ["en"], "max_load": "3"})
+    response = await olena.submit(
+        "/jury/profile", {"member_id": str(other.id), "languages": ["en"], "max_load": "3"}
+    )
     assert response.status_code == 404
 
 
 async def test_an_invitation_link_makes_a_juror_once(settings, demo, smtp, make_browser):
     claire = await person(make_browser, ORGANISER, "198.51.100.2")
     youth = await Panel.get(slug="youth-jury")
-    response = await claire.submit("/manage/epp-2027/jury/invite", {"email": "Nika@Example.org", "panel_id": str(youth.id)})
+    response = await claire.submit(
+        "/manage/epp-2027/jury/invite", {"email": "Nika@Example.org", "panel_id": str(youth.id)}
+    )
     assert location(response) == "/manage/epp-2027/jury"
-    bad = await claire.submit("/manage/epp-2027/jury/invite", {"email": "not an email", "panel_id": str(youth.id)})
+    bad = await claire.submit(
+        "/manage/epp-2027/jury/invite", {"email": "not an email", "panel_id": str(youth.id)}
+    )
     assert bad.status_code == 400
     await send_pending(settings)
     [mail] = smtp.to("nika@example.org")
-    link = re.search(r"https?://\S+(/jury/invitations/\S+)", mail.get_payload(decode=True).decode()).group(1)
+    link = re.search(
+        r"https?://\S+(/jury/invitations/\S+)", mail.get_payload(decode=True).decode()
+    ).group(1)
 
     nika = await make_browser("198.51.100.91")
     assert (await nika.get(link)).headers["location"].startswith("/login")
     await nika.page("/signup")
-    location(await nika.submit("/signup", {"email": "nika@example.org", "display_name": "Nika", "password": "a long enough password"}))
+    location(
+        await nika.submit(
+            "/signup",
+            {
+                "email": "nika@example.org",
+                "display_name": "Nika",
+                "password": "a long enough password",
+            },
+        )
+    )
     response = await nika.get(link)
     assert location(response) == "/jury/profile"
     member = await PanelMember.get(user__email="nika@example.org").prefetch_related("panel")

@@ -13,7 +13,9 @@ ORGANISER = "organiser@demo.prevention-prize.eu"
 
 
 def location(response) -> str:
-    problems = re.findall(r'class="(?:field-error|error-summary)"[^>]*>(.*?)</(?:p|div)>', response.text, re.S)
+    problems = re.findall(
+        r'class="(?:field-error|error-summary)"[^>]*>(.*?)</(?:p|div)>', response.text, re.S
+    )
     assert response.status_code == 303, (response.status_code, problems or response.text[:3000])
     return response.headers["location"]
 
@@ -25,7 +27,11 @@ async def claire_with(make_browser, references: list[str], *, k: int = 2):
     claire = await make_browser("198.51.100.2")
     await claire.log_in(ORGANISER, DEMO_PASSWORD)
     for application in await Application.filter(reference__in=references):
-        location(await claire.submit(f"/manage/applications/{application.id}/screen", {"decision": "eligible"}))
+        location(
+            await claire.submit(
+                f"/manage/applications/{application.id}/screen", {"decision": "eligible"}
+            )
+        )
     return claire, edition
 
 
@@ -37,22 +43,47 @@ async def test_organiser_pins_and_removes_assignments_with_clear_refusals(demo, 
     claire, edition = await claire_with(make_browser, ["EPP-2027-0001", "EPP-2027-0009"])
     anna, olena = await member("juror1"), await member("juror3")
 
-    response = await claire.submit("/manage/epp-2027/jury/pin", {"member_id": str(anna.id), "reference": "EPP-2027-0009"})
+    response = await claire.submit(
+        "/manage/epp-2027/jury/pin", {"member_id": str(anna.id), "reference": "EPP-2027-0009"}
+    )
     assert response.status_code == 400
-    assert "Anna Weber cannot review EPP-2027-0009" in response.text and "does not read" in response.text
-    location(await claire.submit("/manage/epp-2027/jury/forbid", {"member_id": str(olena.id), "reference": "EPP-2027-0001"}))
-    response = await claire.submit("/manage/epp-2027/jury/pin", {"member_id": str(olena.id), "reference": "EPP-2027-0001"})
+    assert (
+        "Anna Weber cannot review EPP-2027-0009" in response.text
+        and "does not read" in response.text
+    )
+    location(
+        await claire.submit(
+            "/manage/epp-2027/jury/forbid",
+            {"member_id": str(olena.id), "reference": "EPP-2027-0001"},
+        )
+    )
+    response = await claire.submit(
+        "/manage/epp-2027/jury/pin", {"member_id": str(olena.id), "reference": "EPP-2027-0001"}
+    )
     assert response.status_code == 400 and "conflict of interest" in response.text
-    response = await claire.submit("/manage/epp-2027/jury/pin", {"member_id": str(anna.id), "reference": "EPP-2027-0404"})
-    assert response.status_code == 400 and "No application of this call has this reference" in response.text
+    response = await claire.submit(
+        "/manage/epp-2027/jury/pin", {"member_id": str(anna.id), "reference": "EPP-2027-0404"}
+    )
+    assert (
+        response.status_code == 400
+        and "No application of this call has this reference" in response.text
+    )
     draft = await Application.get(reference="EPP-2027-0002")  # submitted, not screened
-    response = await claire.submit("/manage/epp-2027/jury/pin", {"member_id": str(anna.id), "reference": draft.reference})
+    response = await claire.submit(
+        "/manage/epp-2027/jury/pin", {"member_id": str(anna.id), "reference": draft.reference}
+    )
     assert response.status_code == 400 and "screen this application first" in response.text
 
-    location(await claire.submit("/manage/epp-2027/jury/pin", {"member_id": str(anna.id), "reference": "epp-2027-0001"}))
+    location(
+        await claire.submit(
+            "/manage/epp-2027/jury/pin", {"member_id": str(anna.id), "reference": "epp-2027-0001"}
+        )
+    )
     pinned = await Assignment.get(juror_id=anna.user_id, application__reference="EPP-2027-0001")  # type: ignore[attr-defined]
     assert pinned.pinned
-    response = await claire.submit("/manage/epp-2027/jury/pin", {"member_id": str(anna.id), "reference": "EPP-2027-0001"})
+    response = await claire.submit(
+        "/manage/epp-2027/jury/pin", {"member_id": str(anna.id), "reference": "EPP-2027-0001"}
+    )
     assert response.status_code == 400 and "already assigned" in response.text
 
     # A run keeps the pin and completes the rest.
@@ -62,19 +93,33 @@ async def test_organiser_pins_and_removes_assignments_with_clear_refusals(demo, 
     assert await Assignment.filter(application__reference="EPP-2027-0001").count() == 2
 
     # A not-started assignment can be removed; a started one cannot.
-    location(await claire.submit("/manage/epp-2027/jury/unassign", {"assignment_id": str(pinned.id)}))
+    location(
+        await claire.submit("/manage/epp-2027/jury/unassign", {"assignment_id": str(pinned.id)})
+    )
     assert not await Assignment.exists(id=pinned.id)
-    other = await Assignment.filter(application__reference="EPP-2027-0001").first().prefetch_related("juror")
+    other = (
+        await Assignment.filter(application__reference="EPP-2027-0001")
+        .first()
+        .prefetch_related("juror")
+    )
     juror = await make_browser("198.51.100.30")
     await juror.log_in(other.juror.email, DEMO_PASSWORD)
-    location(await juror.submit(f"/jury/reviews/{other.id}", {"overall_comment": "Started.", "action": "save"}))
-    response = await claire.submit("/manage/epp-2027/jury/unassign", {"assignment_id": str(other.id)})
+    location(
+        await juror.submit(
+            f"/jury/reviews/{other.id}", {"overall_comment": "Started.", "action": "save"}
+        )
+    )
+    response = await claire.submit(
+        "/manage/epp-2027/jury/unassign", {"assignment_id": str(other.id)}
+    )
     assert response.status_code == 400 and "already started" in response.text
     assert await Assignment.exists(id=other.id)
 
 
 async def test_the_jury_page_shows_progress_and_the_run_its_loads(demo, make_browser):
-    claire, edition = await claire_with(make_browser, ["EPP-2027-0001", "EPP-2027-0002", "EPP-2027-0003"])
+    claire, edition = await claire_with(
+        make_browser, ["EPP-2027-0001", "EPP-2027-0002", "EPP-2027-0003"]
+    )
     page = await claire.page("/manage/epp-2027/jury")
     assert page.status_code == 200
     waiting = re.search(r'<ul id="unassigned">(.*?)</ul>', page.text, re.S).group(1)
@@ -87,13 +132,23 @@ async def test_the_jury_page_shows_progress_and_the_run_its_loads(demo, make_bro
     assert "Anna Weber" in flash and "Sophie Martin" in flash
     assert re.search(r"\d", flash)
 
-    assignment = await Assignment.filter(application__reference="EPP-2027-0001").first().prefetch_related("juror")
+    assignment = (
+        await Assignment.filter(application__reference="EPP-2027-0001")
+        .first()
+        .prefetch_related("juror")
+    )
     juror = await make_browser("198.51.100.31")
     await juror.log_in(assignment.juror.email, DEMO_PASSWORD)
-    location(await juror.submit(f"/jury/reviews/{assignment.id}", {"overall_comment": "Half way.", "action": "save"}))
+    location(
+        await juror.submit(
+            f"/jury/reviews/{assignment.id}", {"overall_comment": "Half way.", "action": "save"}
+        )
+    )
     page = await claire.page("/manage/epp-2027/jury")
     assert '<ul id="unassigned">' not in page.text
-    row = re.search(rf"<td>{re.escape(html.escape(assignment.juror.display_name))}.*?</tr>", page.text, re.S).group(0)
+    row = re.search(
+        rf"<td>{re.escape(html.escape(assignment.juror.display_name))}.*?</tr>", page.text, re.S
+    ).group(0)
     cells = re.findall(r"<td>(\d+)</td>", row)
     assigned = await Assignment.filter(juror=assignment.juror).count()
     assert cells[:3] == [str(assigned), "1", "0"]  # assigned, drafts, submitted
@@ -127,17 +182,25 @@ async def test_an_impossible_assignment_explains_why_in_the_organisers_language(
 async def test_jury_management_refuses_jurors_and_applicants(demo, make_browser):
     expert = await Panel.get(slug="expert-jury")
     anna = await member("juror1")
-    for number, email in enumerate(["juror1@demo.prevention-prize.eu", "applicant1@demo.prevention-prize.eu"]):
+    for number, email in enumerate(
+        ["juror1@demo.prevention-prize.eu", "applicant1@demo.prevention-prize.eu"]
+    ):
         browser = await make_browser(f"198.51.100.{120 + number}")
         await browser.log_in(email, DEMO_PASSWORD)
         assert (await browser.get("/manage/epp-2027/jury")).status_code == 403
-        for action, data in [("pin", {"member_id": str(anna.id), "reference": "EPP-2027-0001"}),
-                             ("forbid", {"member_id": str(anna.id), "reference": "EPP-2027-0001"}),
-                             ("remind", {}), ("close", {}), ("unassign", {"assignment_id": "1"}),
-                             ("invite", {"email": "x@example.org", "panel_id": str(expert.id)})]:
+        for action, data in [
+            ("pin", {"member_id": str(anna.id), "reference": "EPP-2027-0001"}),
+            ("forbid", {"member_id": str(anna.id), "reference": "EPP-2027-0001"}),
+            ("remind", {}),
+            ("close", {}),
+            ("unassign", {"assignment_id": "1"}),
+            ("invite", {"email": "x@example.org", "panel_id": str(expert.id)}),
+        ]:
             response = await browser.submit(f"/manage/epp-2027/jury/{action}", data)
             assert response.status_code == 403, (email, action)
-        assert (await browser.submit("/manage/epp-2027/assign", {"panel_id": str(expert.id)})).status_code == 403
+        assert (
+            await browser.submit("/manage/epp-2027/assign", {"panel_id": str(expert.id)})
+        ).status_code == 403
     edition = await Edition.get(slug="epp-2027")
     assert edition.status == "open"
     assert not await Assignment.exists()

@@ -9,7 +9,10 @@ from grants.models import Application, Assignment, Edition, Panel, User
 async def mallory(make_browser):
     browser = await make_browser("192.0.2.66")
     await browser.page("/signup")
-    await browser.submit("/signup", {"email": "mallory@example.org", "display_name": "Mallory", "password": "mallory-password"})
+    await browser.submit(
+        "/signup",
+        {"email": "mallory@example.org", "display_name": "Mallory", "password": "mallory-password"},
+    )
     await browser.page("/me")
     return browser
 
@@ -17,7 +20,10 @@ async def mallory(make_browser):
 async def test_an_applicant_cannot_reach_another_groups_application(demo, make_browser):
     intruder = await mallory(make_browser)
     someone_elses = await Application.filter(reference="EPP-2027-0001").first()
-    for url in (f"/applications/{someone_elses.id}/receipt", f"/applications/{someone_elses.id}/step/1"):
+    for url in (
+        f"/applications/{someone_elses.id}/receipt",
+        f"/applications/{someone_elses.id}/step/1",
+    ):
         response = await intruder.get(url)
         assert response.status_code == 404, url
         assert someone_elses.title not in response.text
@@ -30,11 +36,17 @@ async def test_an_applicant_cannot_reach_another_groups_application(demo, make_b
 async def test_only_organisers_reach_the_management_pages(demo, make_browser):
     intruder = await mallory(make_browser)
     application = await Application.filter(reference="EPP-2027-0002").first()
-    for url in ("/manage/epp-2027", "/manage/epp-2027/ranking", f"/manage/applications/{application.id}"):
+    for url in (
+        "/manage/epp-2027",
+        "/manage/epp-2027/ranking",
+        f"/manage/applications/{application.id}",
+    ):
         response = await intruder.get(url)
         assert response.status_code == 403, url
         assert "organisers" in response.text
-    response = await intruder.submit(f"/manage/applications/{application.id}/screen", {"decision": "ineligible"})
+    response = await intruder.submit(
+        f"/manage/applications/{application.id}/screen", {"decision": "ineligible"}
+    )
     assert response.status_code == 403
     await application.refresh_from_db()
     assert application.status == "submitted"
@@ -47,7 +59,9 @@ async def test_only_organisers_reach_the_management_pages(demo, make_browser):
 async def test_a_juror_sees_and_scores_only_assigned_applications(demo, make_browser):
     edition = await Edition.get(slug="epp-2027")
     panel = await Panel.filter(edition=edition).first()
-    one, two = await User.filter(email__in=["juror1@demo.prevention-prize.eu", "juror2@demo.prevention-prize.eu"]).order_by("email")
+    one, two = await User.filter(
+        email__in=["juror1@demo.prevention-prize.eu", "juror2@demo.prevention-prize.eu"]
+    ).order_by("email")
     application = await Application.filter(reference="EPP-2027-0001").first()
     theirs = await Assignment.create(panel=panel, juror=two, application=application)
 
