@@ -13,7 +13,8 @@ from scoring.plugins import (
     list_rubrics,
     pm,
 )
-from scoring.rank import RankedApplication, Ranker, combine_panels, rank
+from scoring.rank import combine_panels, rank
+from scoring.rankers import RankedApplication, Ranker
 from scoring.rubric import (
     Criterion,
     Rubric,

@@ -44,8 +44,11 @@ class Review:
 class Aggregator(Protocol):
     """Turns review values into one score (0..100) per application."""
 
-    name: str
-    description: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
 
     def aggregate(self, values: Sequence[ReviewValue]) -> dict[str, float]:
         """Score every application that appears in `values` (never empty per application)."""

@@ -18,7 +18,8 @@ from typing import TextIO
 from scoring import plugins
 from scoring.aggregate import Review, ScoreError
 from scoring.plugins import PluginError
-from scoring.rank import DEFAULT_DISAGREEMENT_THRESHOLD, GATE_RULES, RankedApplication, rank
+from scoring.rank import DEFAULT_DISAGREEMENT_THRESHOLD, GATE_RULES, rank
+from scoring.rankers import RankedApplication
 from scoring.rubric import (
     LANGUAGES,
     Rubric,

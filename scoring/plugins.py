@@ -13,15 +13,15 @@ import importlib
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pluggy
 
 from scoring import hookspecs
 from scoring.aggregate import Aggregator
-from scoring.rank import Ranker
+from scoring.rankers import Ranker
 from scoring.rubric import Rubric, RubricError, load_rubric_file
 
 ENTRY_POINT_GROUP = "grants.scoring"
@@ -30,13 +30,15 @@ TRACE_ENV = "GRANTS_TRACE_HOOKS"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "scoring.rubrics",
     "scoring.aggregate",
-    "scoring.rank",
+    "scoring.rankers",
 )
 
 pm = pluggy.PluginManager(hookspecs.PROJECT)
 pm.add_hookspecs(hookspecs)
 for _name in DEFAULT_PLUGINS:
     pm.register(importlib.import_module(_name), name=_name)
+
+T = TypeVar("T")
 
 _loaded = False
 _lock = threading.Lock()
@@ -108,11 +110,7 @@ def list_rubrics() -> list[Rubric]:
 
 def get_rubric(name: str) -> Rubric:
     """The rubric with id `name`; KeyError naming the known ids if absent."""
-    rubrics = _rubrics()
-    try:
-        return rubrics[name]
-    except KeyError:
-        raise KeyError(_unknown("rubric", name, rubrics)) from None
+    return _pick("rubric", name, _rubrics())
 
 
 # --------------------------------------------------------------------------- aggregators / rankers
@@ -149,11 +147,7 @@ def list_aggregators() -> list[Aggregator]:
 
 def get_aggregator(name: str) -> Aggregator:
     """The aggregator called `name`; KeyError naming the known ones if absent."""
-    found = _aggregators()
-    try:
-        return found[name]
-    except KeyError:
-        raise KeyError(_unknown("aggregator", name, found)) from None
+    return _pick("aggregator", name, _aggregators())
 
 
 def list_rankers() -> list[Ranker]:
@@ -163,11 +157,7 @@ def list_rankers() -> list[Ranker]:
 
 def get_ranker(name: str) -> Ranker:
     """The ranker called `name`; KeyError naming the known ones if absent."""
-    found = _rankers()
-    try:
-        return found[name]
-    except KeyError:
-        raise KeyError(_unknown("ranker", name, found)) from None
+    return _pick("ranker", name, _rankers())
 
 
 def _as_list(result: Any, hook: str) -> list[Any]:
@@ -176,8 +166,13 @@ def _as_list(result: Any, hook: str) -> list[Any]:
     raise PluginError(f"{hook} must return a list, got {type(result).__name__}")
 
 
-def _unknown(kind: str, name: str, known: Iterable[str]) -> str:
-    return f"unknown {kind} '{name}' (known: {', '.join(sorted(known)) or 'none'})"
+def _pick(kind: str, name: str, found: Mapping[str, T]) -> T:
+    """found[name]; KeyError naming the known ones if absent."""
+    try:
+        return found[name]
+    except KeyError:
+        known = ", ".join(sorted(found)) or "none"
+        raise KeyError(f"unknown {kind} '{name}' (known: {known})") from None
 
 
 __all__ = [

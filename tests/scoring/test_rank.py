@@ -118,6 +118,20 @@ def test_panels_are_scored_separately_and_combined_by_weight():
         rank(SIMPLE, reviews, panel_weights={"expert": 1})
 
 
+class DroppingRanker:
+    name = "drops-the-last"
+    description = "a broken plugin: loses a row"
+
+    def order(self, rows):
+        return sorted(rows, key=lambda r: r.application)[:-1]
+
+
+def test_a_ranker_must_return_exactly_the_rows_it_was_given():
+    reviews = [mark("A", "j1", 9), mark("B", "j1", 3)]
+    with pytest.raises(ValueError, match="ranker 'drops-the-last' did not return exactly"):
+        rank(SIMPLE, reviews, ranker=DroppingRanker())
+
+
 # --------------------------------------------------------------------------- properties
 
 PRIZE = get_rubric("prevention-prize")
