@@ -86,12 +86,18 @@ def _createadmin(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from grants.serve import ServeOptions, serve
 
-    uvicorn.run(
-        "grants.app:create_app", factory=True, host=args.host, port=args.port, log_level="info"
+    return serve(
+        ServeOptions(
+            host=args.host,
+            port=args.port,
+            processes=args.processes,
+            log_level=args.log_level,
+            timeout_keep_alive=args.timeout_keep_alive,
+            backlog=args.backlog,
+        )
     )
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,6 +113,28 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the app with uvicorn")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="server processes on this host:port, each with its own SO_REUSEPORT socket (Linux); "
+        "not uvicorn --workers, whose connections lose TCP_NODELAY (uvicorn issue 3149)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="uvicorn's log level; below info there is no access log",
+    )
+    serve.add_argument(
+        "--timeout-keep-alive",
+        type=int,
+        default=5,
+        metavar="SECONDS",
+        help="close a kept-alive connection idle this long (uvicorn's default: 5)",
+    )
+    serve.add_argument("--backlog", type=int, default=2048, help="listen backlog per process")
     serve.set_defaults(func=_serve)
     admin = commands.add_parser("createadmin", help="create a site administrator")
     admin.add_argument("email")

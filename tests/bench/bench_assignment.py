@@ -134,14 +134,17 @@ def main(argv: list[str] | None = None) -> int:
     total = stats.total_seconds
     print(f"network: {stats.num_nodes} nodes, {stats.num_arcs} arcs")
     print(
-        f"build:   {build:.2f} s (validate/index {stats.prepare_seconds:.2f} s + arcs {stats.build_seconds:.2f} s)"
+        f"build:   {build:.2f} s (validate/index {stats.prepare_seconds:.2f} s "
+        f"+ arcs {stats.build_seconds:.2f} s)"
     )
     print(f"solve:   {stats.flow_seconds:.2f} s (OR-Tools SimpleMinCostFlow)")
     print(
-        f"total:   {total:.2f} s, target < {TARGET_SECONDS:.0f} s, ratio {total / TARGET_SECONDS:.2f}"
+        f"total:   {total:.2f} s, target < {TARGET_SECONDS:.0f} s, "
+        f"ratio {total / TARGET_SECONDS:.2f}"
     )
     print(
-        f"result:  {len(solution.assignments)} assignments, total affinity {solution.total_affinity:.3f}"
+        f"result:  {len(solution.assignments)} assignments, "
+        f"total affinity {solution.total_affinity:.3f}"
     )
 
     errors = verify(problem, solution.assignments)

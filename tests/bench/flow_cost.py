@@ -25,10 +25,16 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_rush import FILE_BYTES, bench_environment, drop_schema, prepare, rush_steps  # noqa: E402
-
-from grants.app import create_app  # noqa: E402
-from grants.settings import load_settings  # noqa: E402
+from common import (  # noqa: E402
+    PASSWORD,
+    bench_environment,
+    cleanup,
+    create_app,
+    load_settings,
+    prepare,
+    rush_steps,
+    upload_payload,
+)
 
 QUERY_METHODS = (
     "execute_query",
@@ -76,8 +82,9 @@ async def run(backend: str, applicants: int, profile: str | None = None) -> None
     millis: dict[str, list[float]] = defaultdict(list)
     cpu_millis: dict[str, list[float]] = defaultdict(list)
     server_cpu = [0.0]
-    # --profile: cProfile of the app's calls only (one request at a time, so nothing else interleaves),
-    # log-ins left out (argon2 would drown the rest); PROFILE_PATH narrows it to paths ending so.
+    # --profile: cProfile of the app's calls only (one request at a time, so nothing else
+    # interleaves), log-ins left out (argon2 would drown the rest); PROFILE_PATH narrows it to
+    # paths ending so.
     profiler = cProfile.Profile() if profile else None
 
     async def measured_app(scope, receive, send):
@@ -105,7 +112,7 @@ async def run(backend: str, applicants: int, profile: str | None = None) -> None
         queries[step].append(counter[0] - before)
         return response
 
-    payload = b"%PDF-1.4\n" + os.urandom(FILE_BYTES - 9)
+    payload = upload_payload()
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=measured_app)
         for number in range(applicants):
@@ -119,20 +126,20 @@ async def run(backend: str, applicants: int, profile: str | None = None) -> None
                     data={
                         "csrf_token": token,
                         "email": f"rush{number}@example.org",
-                        "password": "rush-password-2027",
+                        "password": PASSWORD,
                     },
                 )
                 reference = await rush_steps(client, number, payload, timed)
                 assert reference, f"applicant {number} did not get a receipt"
-    await drop_schema(schema)
+    await cleanup(environ, schema)
     if profiler:
         profiler.dump_stats(profile)
 
     print(
         f"\n== one applicant's flow on {backend}, mean of {applicants} (in process, no sockets) =="
     )
-    # Wall time includes the client and waiting (fsync, the SQLite thread); the app's CPU time is what
-    # concurrency cannot hide.
+    # Wall time includes the client and waiting (fsync, the SQLite thread); the app's CPU time is
+    # what concurrency cannot hide.
     print(f"{'step':<28}{'queries':>9}{'wall ms':>9}{'app CPU ms':>12}")
     for step in queries:
         print(

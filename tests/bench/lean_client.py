@@ -32,6 +32,8 @@ class LeanClient:
         self.cookies: dict[str, str] = {}
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        # Whether the last request opened its connection (its time includes connecting).
+        self.fresh = False
 
     async def get(self, path: str) -> Response:
         return await self.request("GET", path)
@@ -44,14 +46,17 @@ class LeanClient:
     ) -> Response:
         if files:
             boundary = secrets.token_hex(16)
-            # The body as pieces, written one after another: a file is never copied into a joined body.
+            # The body as pieces, written one after another: a file is never copied into a
+            # joined body.
             pieces = [
-                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+                f"--{boundary}\r\nContent-Disposition: form-data; "
+                f'name="{name}"\r\n\r\n{value}\r\n'.encode()
                 for name, value in (data or {}).items()
             ]
             for name, (filename, content, content_type) in files.items():
                 pieces += [
-                    f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                    f"--{boundary}\r\nContent-Disposition: form-data; "
+                    f'name="{name}"; filename="{filename}"\r\n'
                     f"Content-Type: {content_type}\r\n\r\n".encode(),
                     content,
                     b"\r\n",
@@ -79,6 +84,7 @@ class LeanClient:
                 f"Content-Type: {content_type}",
                 f"Content-Length: {sum(len(piece) for piece in body or ())}",
             ]
+        self.fresh = self._writer is None
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         assert self._reader is not None

@@ -23,7 +23,8 @@ APPLICANTS = 500
 CORES = 2
 DEFAULT_COSTS_MS = [4.6, 5.2, 7.2, 2.6, 10.2, 3.8, 4.8, 4.6]
 
-# An order is a sort key for a waiting request: (its step, that step's cost, applicant, arrival, rng).
+# An order is a sort key for a waiting request:
+# (its step, that step's cost, applicant, arrival, rng).
 Order = Callable[[int, float, int, float, random.Random], tuple[float, ...]]
 
 ORDERS: dict[str, Order] = {
