@@ -11,7 +11,7 @@ import csv
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -33,7 +33,7 @@ SCORE_COLUMNS = ("application", "juror", "criterion", "score")
 RANKING_COLUMNS = ("rank", "application", "score", "reviews", "flags")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `rubric` and `rank` sub-commands to the `grants` command."""
     rubric = subparsers.add_parser("rubric", help="list, show and validate scoring rubrics")
     rubric_cmds = rubric.add_subparsers(dest="rubric_command", required=True, metavar="ACTION")
@@ -89,6 +89,11 @@ def _fail(message: str) -> int:
     return 1
 
 
+def _message(exc: Exception) -> str:
+    # str(KeyError) quotes its message; the look-ups put a whole sentence in it.
+    return exc.args[0] if isinstance(exc, KeyError) else str(exc)
+
+
 def _resolve_rubric(name: str) -> Rubric:
     # A name that looks like a file is loaded directly, so editors can try drafts.
     if name.endswith(".toml") or "/" in name:
@@ -116,7 +121,7 @@ def cmd_rubric_show(args: argparse.Namespace) -> int:
     try:
         rubric = _resolve_rubric(args.name)
     except (KeyError, RubricError, PluginError) as exc:
-        return _fail(exc.args[0] if isinstance(exc, KeyError) else str(exc))
+        return _fail(_message(exc))
     if args.format == "json":
         data = rubric_to_dict(rubric)
         data["fingerprint"] = rubric_fingerprint(rubric)
@@ -157,36 +162,49 @@ def cmd_rubric_validate(args: argparse.Namespace) -> int:
 
 def cmd_rank(args: argparse.Namespace) -> int:
     try:
+        rows = _ranking(args)
+    except _Failed as failed:
+        for message in failed.messages:
+            print(message, file=sys.stderr)
+        return 1
+    if args.output == "-":
+        write_ranking(sys.stdout, rows)
+        return 0
+    try:
+        with open(args.output, "w", newline="", encoding="utf-8") as out:
+            write_ranking(out, rows)
+    except OSError as exc:
+        return _fail(f"{args.output}: {exc.strerror or exc}")
+    print(f"ranked {sum(r.rank is not None for r in rows)} application(s) -> {args.output}")
+    return 0
+
+
+class _Failed(Exception):
+    """Ends `grants rank` with exit code 1; each message goes to stderr as it is."""
+
+    def __init__(self, messages: Sequence[str]) -> None:
+        super().__init__(*messages)
+        self.messages = list(messages)
+
+    @classmethod
+    def error(cls, message: str) -> _Failed:
+        return cls([f"error: {message}"])
+
+
+def _ranking(args: argparse.Namespace) -> list[RankedApplication]:
+    """The rows `grants rank` writes; _Failed for any problem with the arguments or the input."""
+    try:
         rubric = _resolve_rubric(args.rubric)
         aggregator = plugins.get_aggregator(args.aggregator)
         ranker = plugins.get_ranker(args.ranker)
-    except KeyError as exc:
-        return _fail(exc.args[0])
-    except (RubricError, PluginError) as exc:
-        return _fail(str(exc))
+    except (KeyError, RubricError, PluginError) as exc:
+        raise _Failed.error(_message(exc)) from None
     if args.expected_reviews is not None and args.expected_reviews < 0:
-        return _fail("--expected-reviews must be >= 0")
-    panel_weights = None
-    if args.panel_weights:
-        try:
-            panel_weights = _parse_panel_weights(args.panel_weights)
-        except ValueError as exc:
-            return _fail(str(exc))
-
+        raise _Failed.error("--expected-reviews must be >= 0")
+    panel_weights = _parse_panel_weights(args.panel_weights) if args.panel_weights else None
+    reviews = _read_scores_file(args.input, rubric)
     try:
-        with open(args.input, newline="", encoding="utf-8-sig") as fh:
-            reviews, errors = read_scores(fh, rubric, name=str(args.input))
-    except OSError as exc:
-        return _fail(f"{args.input}: {exc.strerror or exc}")
-    except UnicodeDecodeError:
-        return _fail(f"{args.input}: not valid UTF-8")
-    if errors:
-        for message in errors:
-            print(message, file=sys.stderr)
-        return 1
-
-    try:
-        rows = rank(
+        return rank(
             rubric,
             reviews,
             aggregator=aggregator,
@@ -197,18 +215,7 @@ def cmd_rank(args: argparse.Namespace) -> int:
             panel_weights=panel_weights,
         )
     except (ScoreError, ValueError) as exc:
-        return _fail(str(exc))
-
-    if args.output == "-":
-        write_ranking(sys.stdout, rows)
-    else:
-        try:
-            with open(args.output, "w", newline="", encoding="utf-8") as out:
-                write_ranking(out, rows)
-        except OSError as exc:
-            return _fail(f"{args.output}: {exc.strerror or exc}")
-        print(f"ranked {sum(r.rank is not None for r in rows)} application(s) -> {args.output}")
-    return 0
+        raise _Failed.error(str(exc)) from None
 
 
 def _parse_panel_weights(text: str) -> dict[str, float]:
@@ -220,9 +227,25 @@ def _parse_panel_weights(text: str) -> dict[str, float]:
         except ValueError:
             weight = math.nan
         if not sep or not panel.strip() or not math.isfinite(weight) or weight < 0:
-            raise ValueError(f"--panel-weights: expected PANEL=WEIGHT (weight >= 0), got {part!r}")
+            raise _Failed.error(
+                f"--panel-weights: expected PANEL=WEIGHT (weight >= 0), got {part!r}"
+            )
         weights[panel.strip()] = weight
     return weights
+
+
+def _read_scores_file(path: Path, rubric: Rubric) -> list[Review]:
+    """The reviews in a scores CSV; _Failed listing every problem with its line."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reviews, errors = read_scores(fh, rubric, name=str(path))
+    except OSError as exc:
+        raise _Failed.error(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise _Failed.error(f"{path}: not valid UTF-8") from None
+    if errors:
+        raise _Failed(errors)
+    return reviews
 
 
 def read_scores(
@@ -238,73 +261,88 @@ def read_scores(
     missing = [c for c in SCORE_COLUMNS if c not in header]
     if missing:
         return [], [
-            f"{name}:1: missing column(s): {', '.join(missing)} (header must include {','.join(SCORE_COLUMNS)})"
+            f"{name}:1: missing column(s): {', '.join(missing)} "
+            f"(header must include {','.join(SCORE_COLUMNS)})"
         ]
     reader.fieldnames = header
-    has_panel = "panel" in header
-    criteria = {c.id: c for c in rubric.criteria}
+    sheet = _ScoreSheet(rubric)
     errors: list[str] = []
-    scores: dict[tuple[str, str], dict[str, float | None]] = {}
-    panels: dict[tuple[str, str], tuple[str, int]] = {}
-    first_line: dict[tuple[str, str, str], int] = {}
     for row in reader:
-        line = reader.line_num
-        where = f"{name}:{line}"
-        if None in row:
-            errors.append(f"{where}: too many fields")
-            continue
-        app = (row.get("application") or "").strip()
-        juror = (row.get("juror") or "").strip()
-        cid = (row.get("criterion") or "").strip()
-        raw = (row.get("score") or "").strip()
-        if not app or not juror or not cid:
-            empty = [
-                k for k, v in (("application", app), ("juror", juror), ("criterion", cid)) if not v
-            ]
-            errors.append(f"{where}: empty {', '.join(empty)}")
-            continue
-        criterion = criteria.get(cid)
+        try:
+            sheet.add(row, line=reader.line_num)
+        except _BadRow as exc:
+            errors.append(f"{name}:{reader.line_num}: {exc}")
+    return sheet.reviews(), errors
+
+
+class _BadRow(ValueError):
+    """What is wrong with one CSV row (the row is skipped)."""
+
+
+class _ScoreSheet:
+    """Rows of a long-format scores CSV gathered into one review per (application, juror)."""
+
+    def __init__(self, rubric: Rubric) -> None:
+        self.rubric = rubric
+        self.criteria = {c.id: c for c in rubric.criteria}
+        self.scores: dict[tuple[str, str], dict[str, float | None]] = {}
+        self.panels: dict[tuple[str, str], tuple[str, int]] = {}  # panel, first line
+        self.first_line: dict[tuple[str, str, str], int] = {}
+
+    def add(self, row: Mapping[str | None, object], *, line: int) -> None:
+        """Take one row; _BadRow if it is malformed, off the rubric or contradicts a row above."""
+        if None in row:  # DictReader's key for fields beyond the header
+            raise _BadRow("too many fields")
+        cells = {column: _cell(row, column) for column in ("application", "juror", "criterion")}
+        empty = [column for column, value in cells.items() if not value]
+        if empty:
+            raise _BadRow(f"empty {', '.join(empty)}")
+        app, juror, cid = cells.values()
+        value = self._score(cid, _cell(row, "score"))
+        if (app, juror, cid) in self.first_line:
+            raise _BadRow(
+                f"duplicate score for application '{app}', juror '{juror}', "
+                f"criterion '{cid}' (first on line {self.first_line[(app, juror, cid)]})"
+            )
+        self.first_line[(app, juror, cid)] = line
+        panel = _cell(row, "panel") or "default"
+        first_panel, first = self.panels.setdefault((app, juror), (panel, line))
+        if first_panel != panel:
+            raise _BadRow(
+                f"juror '{juror}' on application '{app}' is in panel '{panel}' "
+                f"but in panel '{first_panel}' on line {first}"
+            )
+        self.scores.setdefault((app, juror), {})[cid] = value
+
+    def _score(self, cid: str, raw: str) -> float | None:
+        """The score `raw` for criterion `cid`; None if empty (not scored)."""
+        criterion = self.criteria.get(cid)
         if criterion is None:
-            errors.append(
-                f"{where}: unknown criterion '{cid}' for rubric '{rubric.id}' "
-                f"(known: {', '.join(criteria)})"
+            raise _BadRow(
+                f"unknown criterion '{cid}' for rubric '{self.rubric.id}' "
+                f"(known: {', '.join(self.criteria)})"
             )
-            continue
-        value: float | None = None
-        if raw:
-            try:
-                value = float(raw)
-            except ValueError:
-                errors.append(f"{where}: score {raw!r} for criterion '{cid}' is not a number")
-                continue
-            problem = criterion.scale.check(value)
-            if problem:
-                errors.append(f"{where}: criterion '{cid}': {problem}")
-                continue
-        key3 = (app, juror, cid)
-        if key3 in first_line:
-            errors.append(
-                f"{where}: duplicate score for application '{app}', juror '{juror}', "
-                f"criterion '{cid}' (first on line {first_line[key3]})"
-            )
-            continue
-        first_line[key3] = line
-        panel = (row.get("panel") or "").strip() if has_panel else ""
-        panel = panel or "default"
-        key = (app, juror)
-        if key in panels and panels[key][0] != panel:
-            errors.append(
-                f"{where}: juror '{juror}' on application '{app}' is in panel '{panel}' "
-                f"but in panel '{panels[key][0]}' on line {panels[key][1]}"
-            )
-            continue
-        panels.setdefault(key, (panel, line))
-        scores.setdefault(key, {})[cid] = value
-    reviews = [
-        Review(application=app, juror=juror, scores=s, panel=panels[(app, juror)][0])
-        for (app, juror), s in scores.items()
-    ]
-    return reviews, errors
+        if not raw:
+            return None
+        try:
+            value = float(raw)
+        except ValueError:
+            raise _BadRow(f"score {raw!r} for criterion '{cid}' is not a number") from None
+        if problem := criterion.scale.check(value):
+            raise _BadRow(f"criterion '{cid}': {problem}")
+        return value
+
+    def reviews(self) -> list[Review]:
+        """One review per (application, juror), in the order they first appeared."""
+        return [
+            Review(application=app, juror=juror, scores=scores, panel=self.panels[(app, juror)][0])
+            for (app, juror), scores in self.scores.items()
+        ]
+
+
+def _cell(row: Mapping[str | None, object], column: str) -> str:
+    value = row.get(column)
+    return value.strip() if isinstance(value, str) else ""
 
 
 def write_ranking(out: TextIO, rows: Sequence[RankedApplication]) -> None:

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="empty-body"
+# (A hookspec is a signature with a docstring; pluggy never runs its body.)
 """Hook specifications for scoring plugins (project name "grants.scoring").
 
 Plugins implement these with `@hookimpl` and are discovered through the

@@ -85,8 +85,7 @@ class Scale:
             return f"score {value!r} is not a number"
         if value < self.min - _EPS or value > self.max + _EPS:
             return f"score {_fmt(value)} is outside the scale {_fmt(self.min)}..{_fmt(self.max)}"
-        k = (value - self.min) / self.step
-        if abs(k - round(k)) > 1e-6:
+        if not _on_grid(value - self.min, self.step):
             return (
                 f"score {_fmt(value)} is not on the scale's step {_fmt(self.step)} "
                 f"(from {_fmt(self.min)})"
@@ -205,50 +204,19 @@ def parse_rubric(
 ) -> Rubric:
     """Build a Rubric from already-parsed TOML data, validating everything."""
     err = _Errors(name)
-
-    for key in sorted(set(data) - _TOP_KEYS):
-        err(f"unknown key '{key}'")
-
-    rid = data.get("id")
-    if rid is None:
-        err("missing 'id'")
-    elif not isinstance(rid, str) or not _ID_RE.match(rid):
-        err(f"'id' must be a lowercase slug (letters, digits, '-', '_'), got {rid!r}")
-    version = data.get("version")
-    if version is None:
-        err("missing 'version'")
-    elif isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        err(f"'version' must be a positive integer, got {version!r}")
+    _unknown_keys(data, _TOP_KEYS, err)
+    rid = _slug(data.get("id"), None, err)
+    version = _version(data.get("version"), err)
     title = _text(data.get("title"), "title", None, err, required=True)
     description = _text(data.get("description"), "description", None, err, required=False)
     overall = data.get("overall_comment", "optional")
     if overall not in OVERALL_COMMENT_MODES:
         err(f"'overall_comment' must be one of {', '.join(OVERALL_COMMENT_MODES)}, got {overall!r}")
-
-    raw_criteria = data.get("criteria")
-    criteria: list[Criterion] = []
-    if raw_criteria is None:
-        err("missing 'criteria' (at least one [[criteria]] table)")
-    elif not isinstance(raw_criteria, list) or not all(isinstance(c, dict) for c in raw_criteria):
-        err("'criteria' must be an array of tables ([[criteria]])")
-    elif not raw_criteria:
-        err("'criteria' is empty")
-    else:
-        seen: dict[str, int] = {}
-        for index, raw in enumerate(raw_criteria, start=1):
-            cid = raw.get("id")
-            where = f"criterion '{cid}'" if isinstance(cid, str) else f"criterion #{index}"
-            if isinstance(cid, str):
-                if cid in seen:
-                    err(f"duplicate id (also criterion #{seen[cid]})", where)
-                seen.setdefault(cid, index)
-            crit = _criterion(raw, where, err)
-            if crit is not None:
-                criteria.append(crit)
-
+    criteria = _criteria(data.get("criteria"), err)
     if err.messages:
         raise RubricError(err.messages)
-    assert title is not None  # guaranteed when no error was recorded
+    # Each part is parsed whenever no error was recorded.
+    assert rid is not None and version is not None and title is not None
     return Rubric(
         id=rid,
         version=version,
@@ -260,41 +228,64 @@ def parse_rubric(
     )
 
 
+def _version(raw: Any, err: _Errors) -> int | None:
+    if raw is None:
+        err("missing 'version'")
+    elif isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+        err(f"'version' must be a positive integer, got {raw!r}")
+    else:
+        return raw
+    return None
+
+
+def _criteria(raw: Any, err: _Errors) -> list[Criterion]:
+    """The [[criteria]] tables in order; a duplicate id is reported where it repeats."""
+    if raw is None:
+        err("missing 'criteria' (at least one [[criteria]] table)")
+        return []
+    if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
+        err("'criteria' must be an array of tables ([[criteria]])")
+        return []
+    if not raw:
+        err("'criteria' is empty")
+        return []
+    criteria: list[Criterion] = []
+    first: dict[str, int] = {}
+    for index, table in enumerate(raw, start=1):
+        cid = table.get("id")
+        where = f"criterion '{cid}'" if isinstance(cid, str) else f"criterion #{index}"
+        if isinstance(cid, str):
+            if cid in first:
+                err(f"duplicate id (also criterion #{first[cid]})", where)
+            first.setdefault(cid, index)
+        criterion = _criterion(table, where, err)
+        if criterion is not None:
+            criteria.append(criterion)
+    return criteria
+
+
 def _criterion(raw: Mapping[str, Any], where: str, err: _Errors) -> Criterion | None:
+    """One [[criteria]] table; None (with every problem recorded) if it is invalid."""
     before = len(err.messages)
-    for key in sorted(set(raw) - _CRITERION_KEYS):
-        err(f"unknown key '{key}'", where)
-    cid = raw.get("id")
-    if cid is None:
-        err("missing 'id'", where)
-    elif not isinstance(cid, str) or not _ID_RE.match(cid):
-        err(f"'id' must be a lowercase slug (letters, digits, '-', '_'), got {cid!r}", where)
+    _unknown_keys(raw, _CRITERION_KEYS, err, where)
+    cid = _slug(raw.get("id"), where, err)
     label = _text(raw.get("label"), "label", where, err, required=True)
     guidance = _text(raw.get("guidance"), "guidance", where, err, required=True)
-
-    weight = raw.get("weight")
-    if weight is None:
-        err("missing 'weight'", where)
-    elif not _is_number(weight):
-        err(f"'weight' must be a number, got {weight!r}", where)
-    elif weight <= 0:
+    weight = _number(raw.get("weight"), "weight", where, err, required=True)
+    if weight is not None and weight <= 0:
         err(f"'weight' must be positive, got {_fmt(weight)}", where)
-
     comment_required = raw.get("comment_required", False)
     if not isinstance(comment_required, bool):
         err(f"'comment_required' must be true or false, got {comment_required!r}", where)
-
     scale = _scale(raw.get("scale"), where, err)
-    gate = raw.get("min_to_pass")
-    if gate is not None:
-        if not _is_number(gate):
-            err(f"'min_to_pass' must be a number, got {gate!r}", where)
-        elif scale is not None and (problem := scale.check(gate)):
-            err(f"'min_to_pass' {problem.removeprefix('score ')}", where)
-
+    gate = _number(raw.get("min_to_pass"), "min_to_pass", where, err, required=False)
+    if gate is not None and scale is not None and (problem := scale.check(gate)):
+        err(f"'min_to_pass' {problem.removeprefix('score ')}", where)
     if len(err.messages) != before:
         return None
-    assert label is not None and guidance is not None and scale is not None
+    # Each part is parsed whenever no error was recorded for this criterion.
+    assert cid is not None and label is not None and guidance is not None
+    assert weight is not None and scale is not None
     return Criterion(
         id=cid,
         label=label,
@@ -307,95 +298,117 @@ def _criterion(raw: Mapping[str, Any], where: str, err: _Errors) -> Criterion | 
 
 
 def _scale(raw: Any, where: str, err: _Errors) -> Scale | None:
-    if raw is None:
-        err("missing [criteria.scale] table", where)
+    """The [criteria.scale] table: its range first, then the anchors on that range."""
+    table = _table(
+        raw,
+        where,
+        err,
+        missing="missing [criteria.scale] table",
+        wrong="'scale' must be a table with min, max, step and anchors",
+    )
+    if table is None:
         return None
-    if not isinstance(raw, dict):
-        err("'scale' must be a table with min, max, step and anchors", where)
+    _unknown_keys(table, _SCALE_KEYS, err, where, prefix="scale.")
+    scale = _scale_range(table, where, err)
+    if scale is None:
         return None
-    for key in sorted(set(raw) - _SCALE_KEYS):
-        err(f"unknown key 'scale.{key}'", where)
-    ok = True
-    values: dict[str, float] = {}
-    for key in ("min", "max", "step"):
-        value = raw.get(key)
-        if value is None:
-            err(f"missing 'scale.{key}'", where)
-            ok = False
-        elif not _is_number(value):
-            err(f"'scale.{key}' must be a number, got {value!r}", where)
-            ok = False
-        else:
-            values[key] = value
-    if not ok:
+    anchors = _anchors(table.get("anchors"), scale, where, err)
+    if anchors is None:
         return None
-    lo, hi, step = values["min"], values["max"], values["step"]
-    if lo > hi:
-        err(f"min ({_fmt(lo)}) is greater than max ({_fmt(hi)})", where)
-        return None
-    if lo == hi:
-        err(f"min and max are both {_fmt(lo)}; a scale needs at least two levels", where)
-        return None
-    if step <= 0:
-        err(f"step must be positive, got {_fmt(step)}", where)
-        return None
-    k = (hi - lo) / step
-    if abs(k - round(k)) > 1e-6:
-        err(f"step ({_fmt(step)}) does not divide the range {_fmt(lo)}..{_fmt(hi)}", where)
-        return None
-    scale = Scale(min=_tidy(lo), max=_tidy(hi), step=_tidy(step))
+    return Scale(min=scale.min, max=scale.max, step=scale.step, anchors=anchors)
 
+
+def _scale_range(table: Mapping[str, Any], where: str, err: _Errors) -> Scale | None:
+    """min, max and step as a Scale without anchors; None if any is missing or unusable."""
+    lo, hi, step = (
+        _number(table.get(key), f"scale.{key}", where, err, required=True)
+        for key in ("min", "max", "step")
+    )
+    if lo is None or hi is None or step is None:
+        return None
+    if lo > hi:
+        problem = f"min ({_fmt(lo)}) is greater than max ({_fmt(hi)})"
+    elif lo == hi:
+        problem = f"min and max are both {_fmt(lo)}; a scale needs at least two levels"
+    elif step <= 0:
+        problem = f"step must be positive, got {_fmt(step)}"
+    elif not _on_grid(hi - lo, step):
+        problem = f"step ({_fmt(step)}) does not divide the range {_fmt(lo)}..{_fmt(hi)}"
+    else:
+        return Scale(min=_tidy(lo), max=_tidy(hi), step=_tidy(step))
+    err(problem, where)
+    return None
+
+
+def _anchors(
+    raw: Any, scale: Scale, where: str, err: _Errors
+) -> tuple[tuple[float, Text], ...] | None:
+    """The [criteria.scale.anchors] tables by ascending level; min and max must have one."""
+    table = _table(
+        raw,
+        where,
+        err,
+        missing="missing [criteria.scale.anchors] (at least the min and max levels)",
+        wrong="'scale.anchors' must be a table keyed by level",
+    )
+    if table is None:
+        return None
     anchors: list[tuple[float, Text]] = []
-    raw_anchors = raw.get("anchors")
-    if raw_anchors is None:
-        err("missing [criteria.scale.anchors] (at least the min and max levels)", where)
-        return None
-    if not isinstance(raw_anchors, dict):
-        err("'scale.anchors' must be a table keyed by level", where)
-        return None
-    for key, value in raw_anchors.items():
-        try:
-            level = float(key)
-        except ValueError:
-            err(f"anchor key '{key}' is not a number", where)
-            continue
-        if problem := scale.check(level):
-            err(f"anchor '{key}': {problem.replace('score ', 'level ', 1)}", where)
-            continue
-        text = _text(value, f"scale.anchors.{key}", where, err, required=True)
-        if text is not None:
-            anchors.append((_tidy(level), text))
-    anchored = {a for a, _ in anchors}
+    for key, value in table.items():
+        level = _anchor_level(key, scale, where, err)
+        text = (
+            None
+            if level is None
+            else _text(value, f"scale.anchors.{key}", where, err, required=True)
+        )
+        if level is not None and text is not None:
+            anchors.append((level, text))
+    # A level given with a bad text is reported once, for its text.
+    given = {level for level, _ in anchors} | {_safe_float(key) for key in table}
     for end in (scale.min, scale.max):
-        if end not in anchored and not any(
-            k.strip() and _safe_float(k) == end for k in raw_anchors
-        ):
+        if end not in given:
             err(f"missing anchor for level {_fmt(end)} (the min and max levels need one)", where)
-    anchors.sort(key=lambda pair: pair[0])
-    return Scale(min=scale.min, max=scale.max, step=scale.step, anchors=tuple(anchors))
+    return tuple(sorted(anchors, key=lambda pair: pair[0]))
+
+
+def _anchor_level(key: str, scale: Scale, where: str, err: _Errors) -> float | None:
+    level = _safe_float(key)
+    if level is None:
+        err(f"anchor key '{key}' is not a number", where)
+        return None
+    if problem := scale.check(level):
+        err(f"anchor '{key}': {problem.replace('score ', 'level ', 1)}", where)
+        return None
+    return _tidy(level)
 
 
 def _text(raw: Any, what: str, where: str | None, err: _Errors, *, required: bool) -> Text | None:
-    if raw is None:
-        if required:
-            err(f"missing '{what}' (a table with {', '.join(LANGUAGES)})", where)
+    """A table with a non-blank text for every language in LANGUAGES, and no other key."""
+    languages = ", ".join(LANGUAGES)
+    table = _table(
+        raw,
+        where,
+        err,
+        missing=f"missing '{what}' (a table with {languages})" if required else None,
+        wrong=f"'{what}' must be a table with {languages}, got {raw!r}",
+    )
+    if table is None:
         return None
-    if not isinstance(raw, dict):
-        err(f"'{what}' must be a table with {', '.join(LANGUAGES)}, got {raw!r}", where)
-        return None
-    ok = True
-    for lang in sorted(set(raw) - set(LANGUAGES)):
+    before = len(err.messages)
+    for lang in sorted(set(table) - set(LANGUAGES)):
         err(f"'{what}' has unknown language '{lang}'", where)
-        ok = False
     for lang in LANGUAGES:
-        value = raw.get(lang)
+        value = table.get(lang)
         if value is None:
             err(f"'{what}' is missing the '{lang}' translation", where)
-            ok = False
         elif not isinstance(value, str) or not value.strip():
             err(f"'{what}' has an empty or non-text '{lang}' translation", where)
-            ok = False
-    return Text(**{lang: raw[lang].strip() for lang in LANGUAGES}) if ok else None
+    if len(err.messages) != before:
+        return None
+    return Text(**{lang: table[lang].strip() for lang in LANGUAGES})
+
+
+# --------------------------------------------------------------------------- checks of one value
 
 
 class _Errors:
@@ -409,8 +422,63 @@ class _Errors:
         self.messages.append(f"{self.name}: {where}: {msg}" if where else f"{self.name}: {msg}")
 
 
+def _unknown_keys(
+    raw: Mapping[str, Any],
+    known: set[str],
+    err: _Errors,
+    where: str | None = None,
+    *,
+    prefix: str = "",
+) -> None:
+    for key in sorted(set(raw) - known):
+        err(f"unknown key '{prefix}{key}'", where)
+
+
+def _table(
+    raw: Any, where: str | None, err: _Errors, *, missing: str | None, wrong: str
+) -> dict[str, Any] | None:
+    """`raw` if it is a table; else None, recording `wrong`, or `missing` (if given) for None."""
+    if raw is None:
+        if missing is not None:
+            err(missing, where)
+        return None
+    if not isinstance(raw, dict):
+        err(wrong, where)
+        return None
+    return raw
+
+
+def _slug(raw: Any, where: str | None, err: _Errors) -> str | None:
+    """A required id: a lowercase slug."""
+    if raw is None:
+        err("missing 'id'", where)
+    elif not isinstance(raw, str) or not _ID_RE.match(raw):
+        err(f"'id' must be a lowercase slug (letters, digits, '-', '_'), got {raw!r}", where)
+    else:
+        return raw
+    return None
+
+
+def _number(raw: Any, what: str, where: str, err: _Errors, *, required: bool) -> float | None:
+    """A finite number (bool is not one); None if absent or unusable."""
+    if raw is None:
+        if required:
+            err(f"missing '{what}'", where)
+        return None
+    if not _is_number(raw):
+        err(f"'{what}' must be a number, got {raw!r}", where)
+        return None
+    return raw
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _on_grid(distance: float, step: float) -> bool:
+    """Whether `distance` is a whole number of steps, up to float noise."""
+    k = distance / step
+    return abs(k - round(k)) <= 1e-6
 
 
 def _safe_float(text: str) -> float | None:

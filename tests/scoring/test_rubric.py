@@ -73,7 +73,8 @@ def test_missing_translation_and_anchor_are_reported(write_rubric, rubric_text):
     errors = errors_of(text, write_rubric)
     assert errors == [
         "mini.toml: criterion 'needs': 'label' is missing the 'ru' translation",
-        "mini.toml: criterion 'design': missing anchor for level 5 (the min and max levels need one)",
+        "mini.toml: criterion 'design': missing anchor for level 5 "
+        "(the min and max levels need one)",
     ]
 
 
