@@ -39,6 +39,7 @@ from grants import db  # noqa: E402
 from grants.app import create_app  # noqa: E402
 from grants.demo import load_demo  # noqa: E402
 from grants.models import AgeBand, Application, Attachment, Group, GroupMember, User  # noqa: E402
+from grants.serve import listening_socket  # noqa: E402
 from grants.services.submission import content_hash  # noqa: E402
 from grants.settings import load_settings  # noqa: E402
 from grants.storage import LocalStorage  # noqa: E402
@@ -55,13 +56,21 @@ except ImportError:  # grants/memory.py may go: the load generator keeps glibc's
         return False
 
 
-__all__ = ["LeanClient", "Response", "create_app", "keep_large_buffers", "load_settings"]
+__all__ = [
+    "LeanClient",
+    "Response",
+    "create_app",
+    "keep_large_buffers",
+    "listening_socket",
+    "load_settings",
+]
 
 POSTGRES_URL = os.environ.get("GRANTS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 PASSWORD = "rush-password-2027"
 FILE_BYTES = 1024 * 1024
 CALL = "/calls/epp-2027"
 SERVE_MODES = ("ports", "reuseport")
+MAIL_NOT_SENT = re.compile(r"^mail \d+ to \S+ not sent: ")
 
 
 def free_port() -> int:
@@ -254,6 +263,7 @@ class Servers:
     popens: list[subprocess.Popen]
     ports: list[int]
     commands: list[list[str]]
+    log: Path
     pids: list[int] = field(default_factory=list)
 
     def port_for(self, number: int) -> int:
@@ -281,6 +291,7 @@ class Servers:
         return " & ".join(shown[:2]) + (f" & … ({len(shown)} commands)" if len(shown) > 2 else "")
 
     def stop(self) -> None:
+        """Stop the servers and print what they logged, less the expected mail failures."""
         for popen in self.popens:
             popen.send_signal(signal.SIGTERM)
         for popen in self.popens:
@@ -289,6 +300,13 @@ class Servers:
             except subprocess.TimeoutExpired:
                 popen.kill()
                 popen.wait()
+        lines = self.log.read_text(errors="replace").splitlines()
+        others = [line for line in lines if not MAIL_NOT_SENT.search(line)]
+        if len(others) < len(lines):
+            print(f"servers' log: {len(lines) - len(others)} mails not sent (no SMTP server here)")
+        if others:
+            print(f"servers' log, {len(others)} other lines (the last 20):")
+            print("\n".join(f"  {line}" for line in others[-20:]))
 
 
 def start_servers(
@@ -316,8 +334,13 @@ def start_servers(
         raise ValueError(f"serve mode {mode!r}: one of {SERVE_MODES}")
     # PYTHONPATH: the servers run the code of the tree this bench is in (a git worktree too).
     env = {**os.environ, "PYTHONPATH": str(ROOT), **environ, **(server_env or {})}
-    popens = [subprocess.Popen(command, env=env, cwd=ROOT) for command in commands]
-    servers = Servers(popens, ports, commands)
+    log = Path(environ["GRANTS_DATA_DIR"]) / "servers.log"
+    with log.open("ab") as output:
+        popens = [
+            subprocess.Popen(command, env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+            for command in commands
+        ]
+    servers = Servers(popens, ports, commands, log)
     deadline = time.monotonic() + 120
     while len(listen_queues(set(ports))) < processes:
         if time.monotonic() > deadline or any(p.poll() is not None for p in popens):
@@ -505,8 +528,9 @@ class Stage:
         return [r for r in self.requests if since <= r.started < until]
 
 
-async def watch_accept_queue(servers: Servers, stage: Stage, every: float = 0.5) -> None:
-    """Keep the largest accept queue seen (connections the servers had not yet accepted)."""
+async def watch_accept_queue(servers: Servers, stage: Stage, every: float = 1.0) -> None:
+    """Keep the largest accept queue seen (connections the servers had not yet accepted), read
+    once a second: a read of /proc/net/tcp costs a few milliseconds of CPU."""
     while True:
         stage.max_accept_queue = max(stage.max_accept_queue, servers.accept_queue())
         await asyncio.sleep(every)
