@@ -37,7 +37,7 @@ class IdTypes:
     applications: dict[str, JsonId] = field(default_factory=dict)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `assign solve` to the project's `grants` command."""
     assign = subparsers.add_parser(
         "assign",
@@ -48,7 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     solve_parser = actions.add_parser(
         "solve",
         help="solve an assignment problem given as JSON",
-        description="Read a problem JSON, write the optimal assignment or the reasons it is infeasible.",
+        description=(
+            "Read a problem JSON, write the optimal assignment or the reasons it is infeasible."
+        ),
     )
     solve_parser.add_argument(
         "--input", required=True, metavar="FILE", help="problem JSON file, '-' for stdin"
@@ -104,6 +106,20 @@ def run_solve(args: argparse.Namespace) -> int:
 
 def parse_problem(data: object) -> tuple[Problem, IdTypes]:
     """Validate decoded JSON and build a `Problem`; raises `InputError` with a precise message."""
+    top = _top_level(data)
+    ids = IdTypes()
+    problem = Problem(
+        reviews_per_application=_int(top["reviews_per_application"], "reviews_per_application"),
+        jurors=tuple(_jurors(top["jurors"], ids)),
+        applications=tuple(_applications(top["applications"], ids)),
+        affinity=_affinity(top.get("affinity", [])),
+        conflicts=_pairs(top.get("conflicts", []), "conflicts"),
+        pinned=_pairs(top.get("pinned", []), "pinned"),
+    )
+    return problem, ids
+
+
+def _top_level(data: object) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError(f"the top level must be a JSON object, got {_kind(data)}")
     unknown = sorted(set(data) - _TOP_KEYS)
@@ -112,11 +128,13 @@ def parse_problem(data: object) -> tuple[Problem, IdTypes]:
     for key in ("reviews_per_application", "jurors", "applications"):
         if key not in data:
             raise InputError(f"missing key {key!r}")
+    return data
 
-    k = _int(data["reviews_per_application"], "reviews_per_application")
-    ids = IdTypes()
+
+def _jurors(value: object, ids: IdTypes) -> list[Juror]:
+    """The `jurors` array; remembers each id's JSON form in `ids`."""
     jurors = []
-    for i, item in enumerate(_list(data["jurors"], "jurors")):
+    for i, item in enumerate(_list(value, "jurors")):
         where = f"jurors[{i}]"
         obj = _object(item, where, required=("id", "max_load"), allowed=_JUROR_KEYS)
         jid = _id(obj["id"], f"{where}.id")
@@ -128,40 +146,40 @@ def parse_problem(data: object) -> tuple[Problem, IdTypes]:
                 min_load=_int(obj.get("min_load", 0), f"{where}.min_load"),
             )
         )
+    return jurors
+
+
+def _applications(value: object, ids: IdTypes) -> list[Application]:
+    """The `applications` array; remembers each id's JSON form in `ids`."""
     applications = []
-    for i, item in enumerate(_list(data["applications"], "applications")):
+    for i, item in enumerate(_list(value, "applications")):
         where = f"applications[{i}]"
         obj = _object(item, where, required=("id",), allowed={"id"})
         aid = _id(obj["id"], f"{where}.id")
         ids.applications.setdefault(aid, obj["id"])
         applications.append(Application(id=aid))
+    return applications
 
+
+def _affinity(value: object) -> dict[Pair, float]:
+    """The `affinity` array of [juror, application, number]; a repeated pair is an error."""
     affinity: dict[Pair, float] = {}
     first_seen: dict[Pair, int] = {}
-    for i, item in enumerate(_list(data.get("affinity", []), "affinity")):
+    for i, item in enumerate(_list(value, "affinity")):
         where = f"affinity[{i}]"
         if not (isinstance(item, list) and len(item) == 3):
             raise InputError(f"{where} must be [juror, application, number], got {_show(item)}")
         pair = (_id(item[0], f"{where}[0]"), _id(item[1], f"{where}[1]"))
-        value = item[2]
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InputError(f"{where}[2] must be a number, got {_show(value)}")
+        number = item[2]
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            raise InputError(f"{where}[2] must be a number, got {_show(number)}")
         if pair in first_seen:
             raise InputError(
                 f"{where} repeats the pair ({pair[0]}, {pair[1]}) of affinity[{first_seen[pair]}]"
             )
         first_seen[pair] = i
-        affinity[pair] = float(value)
-
-    problem = Problem(
-        reviews_per_application=k,
-        jurors=tuple(jurors),
-        applications=tuple(applications),
-        affinity=affinity,
-        conflicts=_pairs(data.get("conflicts", []), "conflicts"),
-        pinned=_pairs(data.get("pinned", []), "pinned"),
-    )
-    return problem, ids
+        affinity[pair] = float(number)
+    return affinity
 
 
 # --------------------------------------------------------------------------- helpers

@@ -22,13 +22,13 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
 
-from grants.solver.model import Infeasible, Juror, Pair, Problem, Solution
+from grants.solver.model import Application, Infeasible, Juror, Pair, Problem, Solution
 
 AFFINITY_SCALE = 1_000_000
 """Affinities are rounded to multiples of 1/AFFINITY_SCALE (six decimals) for the solver."""
@@ -168,13 +168,112 @@ def _duplicates(ids: Iterable[str]) -> list[str]:
 
 
 def _prepare(problem: Problem) -> tuple[_Prepared, list[str]]:
-    """Index the problem into arrays and collect every reason found before solving."""
-    reasons: list[str] = []
-    k = problem.reviews_per_application
-    if k < 1:
-        reasons.append(f"reviews_per_application must be at least 1, got {k}")
+    """Index the problem into arrays and collect every reason found before solving.
 
-    # Sorted, de-duplicated ids give stable node numbers (determinism).
+    Reasons come in a fixed order: data errors (k, ids, loads, unknown ids, pinned
+    conflicts, affinities), then pins beyond a load, then the counting arguments.
+    """
+    k = problem.reviews_per_application
+    jurors = _first_of_each(problem.jurors)
+    index = _Index.of(jurors, problem.applications)
+    conflicted = index.matrix(problem.conflicts)
+    pinned = index.matrix(problem.pinned)
+    cost, affinity_reasons = _cost_matrix(problem.affinity, index)
+    prep = _Prepared(
+        k=k,
+        juror_ids=index.juror_ids,
+        application_ids=index.application_ids,
+        max_load=np.array([jurors[j].max_load for j in index.juror_ids], dtype=np.int64),
+        min_load=np.array([jurors[j].min_load for j in index.juror_ids], dtype=np.int64),
+        eligible=~conflicted & ~pinned,
+        cost=cost,
+        pinned_per_juror=pinned.sum(axis=1, dtype=np.int64),
+        pinned_per_app=pinned.sum(axis=0, dtype=np.int64),
+    )
+    reasons = [
+        *_data_reasons(problem, jurors, index),
+        *_pinned_conflict_reasons(conflicted & pinned, index),
+        *affinity_reasons,
+        *_over_pinned_reasons(prep),
+        *_capacity_reasons(prep),
+        *_coverage_reasons(prep, conflicted),
+    ]
+    return prep, reasons
+
+
+def _first_of_each(jurors: Iterable[Juror]) -> dict[str, Juror]:
+    """Each juror id with its first Juror (a repeated id is reported, not used)."""
+    found: dict[str, Juror] = {}
+    for juror in jurors:
+        found.setdefault(juror.id, juror)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """Sorted, de-duplicated ids and their positions: stable node numbers (determinism)."""
+
+    juror_ids: list[str]
+    application_ids: list[str]
+    juror_pos: dict[str, int]
+    app_pos: dict[str, int]
+
+    @classmethod
+    def of(cls, jurors: Iterable[str], applications: Iterable[Application]) -> _Index:
+        juror_ids = sorted(jurors)
+        application_ids = sorted({a.id for a in applications})
+        return cls(
+            juror_ids=juror_ids,
+            application_ids=application_ids,
+            juror_pos={j: i for i, j in enumerate(juror_ids)},
+            app_pos={a: i for i, a in enumerate(application_ids)},
+        )
+
+    def matrix(self, pairs: Iterable[Pair]) -> np.ndarray:
+        """(J, A) bool: True at each pair with known ids (unknown ones are reasons elsewhere)."""
+        juror_pos, app_pos = self.juror_pos, self.app_pos
+        rows: list[int] = []
+        cols: list[int] = []
+        for juror, app in pairs:
+            if juror in juror_pos and app in app_pos:
+                rows.append(juror_pos[juror])
+                cols.append(app_pos[app])
+        found = np.zeros((len(self.juror_ids), len(self.application_ids)), dtype=bool)
+        found[rows, cols] = True
+        return found
+
+
+def _cost_matrix(affinity: Mapping[Pair, float], index: _Index) -> tuple[np.ndarray, list[str]]:
+    """(J, A) int64 scaled affinities (0 where none is given), and the invalid affinities."""
+    cost = np.zeros((len(index.juror_ids), len(index.application_ids)), dtype=np.int64)
+    juror_pos, app_pos = index.juror_pos, index.app_pos
+    bad_values = []
+    rows: list[int] = []
+    cols: list[int] = []
+    values: list[float] = []
+    for (juror, app), value in affinity.items():
+        if not math.isfinite(value) or abs(value) > MAX_ABS_AFFINITY:
+            bad_values.append(
+                f"affinity ({juror}, {app}) is {value!r}; it must be finite and at most "
+                f"{MAX_ABS_AFFINITY:g} in magnitude"
+            )
+        elif juror in juror_pos and app in app_pos:
+            rows.append(juror_pos[juror])
+            cols.append(app_pos[app])
+            values.append(float(value))
+    if values:
+        # np.rint rounds half to even like `scaled_affinity`, so tests can reproduce costs.
+        cost[rows, cols] = np.rint(np.asarray(values) * AFFINITY_SCALE).astype(np.int64)
+    return cost, _capped(sorted(bad_values), "invalid affinities")
+
+
+# --------------------------------------------------------------------------- reasons
+
+
+def _data_reasons(problem: Problem, jurors: Mapping[str, Juror], index: _Index) -> list[str]:
+    """Values no assignment can fix: k, repeated ids, loads, pairs naming unknown ids."""
+    k = problem.reviews_per_application
+    reasons = [f"reviews_per_application must be at least 1, got {k}"] if k < 1 else []
     for kind, ids in (
         ("juror", [j.id for j in problem.jurors]),
         ("application", [a.id for a in problem.applications]),
@@ -182,127 +281,108 @@ def _prepare(problem: Problem) -> tuple[_Prepared, list[str]]:
         dups = _duplicates(ids)
         if dups:
             reasons.append(f"duplicate {kind} ids: {_listing(dups)}")
-    jurors: dict[str, Juror] = {}
-    for juror in problem.jurors:
-        jurors.setdefault(juror.id, juror)
-    juror_ids = sorted(jurors)
-    application_ids = sorted({a.id for a in problem.applications})
-    jidx = {j: i for i, j in enumerate(juror_ids)}
-    aidx = {a: i for i, a in enumerate(application_ids)}
-    n_j, n_a = len(juror_ids), len(application_ids)
+    loads = [reason for jid in index.juror_ids for reason in _load_reasons(jurors[jid])]
+    reasons += _capped(loads, "jurors with invalid loads")
+    reasons += _unknown_id_reasons("conflict", problem.conflicts, index)
+    reasons += _unknown_id_reasons("pinned pair", problem.pinned, index)
+    reasons += _unknown_id_reasons("affinity", problem.affinity.keys(), index)
+    return reasons
 
-    load_reasons = []
-    for jid in juror_ids:
-        juror = jurors[jid]
-        if juror.max_load < 0:
-            load_reasons.append(f"juror {jid} has negative max_load {juror.max_load}")
-        if juror.min_load < 0:
-            load_reasons.append(f"juror {jid} has negative min_load {juror.min_load}")
-        if juror.max_load < juror.min_load:
-            load_reasons.append(
-                f"juror {jid} has max_load {juror.max_load} below min_load {juror.min_load}"
-            )
-    reasons += _capped(load_reasons, "jurors with invalid loads")
-    max_load = np.array([jurors[j].max_load for j in juror_ids], dtype=np.int64)
-    min_load = np.array([jurors[j].min_load for j in juror_ids], dtype=np.int64)
 
-    def unknown(kind: str, pairs: Iterable[Pair]) -> list[str]:
-        found = []
-        # Sorting only the offenders keeps this cheap for 10^6 valid pairs.
-        for juror, app in sorted(p for p in pairs if p[0] not in jidx or p[1] not in aidx):
-            missing = []
-            if juror not in jidx:
-                missing.append(f"unknown juror {juror}")
-            if app not in aidx:
-                missing.append(f"unknown application {app}")
-            if missing:
-                found.append(f"{kind} ({juror}, {app}) names {' and '.join(missing)}")
-        return _capped(found, f"{kind} pairs with unknown ids")
+def _load_reasons(juror: Juror) -> list[str]:
+    reasons = []
+    if juror.max_load < 0:
+        reasons.append(f"juror {juror.id} has negative max_load {juror.max_load}")
+    if juror.min_load < 0:
+        reasons.append(f"juror {juror.id} has negative min_load {juror.min_load}")
+    if juror.max_load < juror.min_load:
+        reasons.append(
+            f"juror {juror.id} has max_load {juror.max_load} below min_load {juror.min_load}"
+        )
+    return reasons
 
-    reasons += unknown("conflict", problem.conflicts)
-    reasons += unknown("pinned pair", problem.pinned)
-    reasons += unknown("affinity", problem.affinity.keys())
 
-    conflicted = np.zeros((n_j, n_a), dtype=bool)
-    for juror, app in problem.conflicts:
-        if juror in jidx and app in aidx:
-            conflicted[jidx[juror], aidx[app]] = True
+def _unknown_id_reasons(kind: str, pairs: Iterable[Pair], index: _Index) -> list[str]:
+    juror_pos, app_pos = index.juror_pos, index.app_pos
+    found = []
+    # Sorting only the offenders keeps this cheap for 10^6 valid pairs.
+    for juror, app in sorted(p for p in pairs if p[0] not in juror_pos or p[1] not in app_pos):
+        missing = []
+        if juror not in juror_pos:
+            missing.append(f"unknown juror {juror}")
+        if app not in app_pos:
+            missing.append(f"unknown application {app}")
+        found.append(f"{kind} ({juror}, {app}) names {' and '.join(missing)}")
+    return _capped(found, f"{kind} pairs with unknown ids")
 
-    pinned = np.zeros((n_j, n_a), dtype=bool)
-    pin_conflicts = []
-    for juror, app in sorted(problem.pinned):
-        if juror in jidx and app in aidx:
-            pinned[jidx[juror], aidx[app]] = True
-            if conflicted[jidx[juror], aidx[app]]:
-                pin_conflicts.append(f"pinned pair ({juror}, {app}) is also a conflict")
-    reasons += _capped(pin_conflicts, "pinned pairs that are also conflicts")
 
-    # Affinity: validate, then fill a dense cost matrix in one vectorised step.
-    cost = np.zeros((n_j, n_a), dtype=np.int64)
-    bad_values = []
-    rows: list[int] = []
-    cols: list[int] = []
-    values: list[float] = []
-    for (juror, app), value in problem.affinity.items():
-        if not math.isfinite(value) or abs(value) > MAX_ABS_AFFINITY:
-            bad_values.append(
-                f"affinity ({juror}, {app}) is {value!r}; it must be finite and at most "
-                f"{MAX_ABS_AFFINITY:g} in magnitude"
-            )
-        elif juror in jidx and app in aidx:
-            rows.append(jidx[juror])
-            cols.append(aidx[app])
-            values.append(float(value))
-    reasons += _capped(sorted(bad_values), "invalid affinities")
-    if values:
-        # np.rint rounds half to even like `scaled_affinity`, so tests can reproduce costs.
-        cost[rows, cols] = np.rint(np.asarray(values) * AFFINITY_SCALE).astype(np.int64)
-
-    pinned_per_juror = pinned.sum(axis=1, dtype=np.int64)
-    pinned_per_app = pinned.sum(axis=0, dtype=np.int64)
-    over_pinned = [
-        f"juror {juror_ids[j]} is pinned to {pinned_per_juror[j]} applications "
-        f"but max_load is {max_load[j]}"
-        for j in np.flatnonzero(pinned_per_juror > max_load)
+def _pinned_conflict_reasons(both: np.ndarray, index: _Index) -> list[str]:
+    """`both` is (J, A) pinned & conflicted; row-major order is (juror, application) order."""
+    found = [
+        f"pinned pair ({index.juror_ids[j]}, {index.application_ids[a]}) is also a conflict"
+        for j, a in np.argwhere(both)
     ]
-    reasons += _capped(over_pinned, "over-pinned jurors")
-    if k >= 1:
-        over_pinned_apps = [
-            f"application {application_ids[a]} has {pinned_per_app[a]} pinned jurors "
-            f"but reviews_per_application is {k}"
-            for a in np.flatnonzero(pinned_per_app > k)
+    return _capped(found, "pinned pairs that are also conflicts")
+
+
+def _over_pinned_reasons(prep: _Prepared) -> list[str]:
+    """Jurors pinned beyond max_load, applications pinned beyond k."""
+    jurors = [
+        f"juror {prep.juror_ids[j]} is pinned to {prep.pinned_per_juror[j]} applications "
+        f"but max_load is {prep.max_load[j]}"
+        for j in np.flatnonzero(prep.pinned_per_juror > prep.max_load)
+    ]
+    reasons = _capped(jurors, "over-pinned jurors")
+    if prep.k >= 1:
+        applications = [
+            f"application {prep.application_ids[a]} has {prep.pinned_per_app[a]} pinned jurors "
+            f"but reviews_per_application is {prep.k}"
+            for a in np.flatnonzero(prep.pinned_per_app > prep.k)
         ]
-        reasons += _capped(over_pinned_apps, "over-pinned applications")
+        reasons += _capped(applications, "over-pinned applications")
+    return reasons
 
+
+def _capacity_reasons(prep: _Prepared) -> list[str]:
+    """Totals: enough juror capacity for k × applications, not more minimum load than that."""
+    if prep.k < 1:
+        return []
+    k, n_a = prep.k, len(prep.application_ids)
     needed = k * n_a
-    if k >= 1:
-        capacity = int(np.maximum(max_load, 0).sum())
-        if capacity < needed:
-            reasons.append(
-                f"total capacity {capacity} is less than the {needed} reviews needed "
-                f"({n_a} applications × {k})"
-            )
-        min_total = int(np.maximum(min_load, 0).sum())
-        if min_total > needed:
-            reasons.append(f"sum of minimum loads {min_total} exceeds the {needed} reviews needed")
-        elif pinned.any():
-            # Pinned reviews may land on jurors who are already at their minimum.
-            n_pinned = int(pinned.sum())
-            still_min = int(np.maximum(0, min_load - pinned_per_juror).sum())
-            still_needed = int(np.maximum(0, k - pinned_per_app).sum())
-            if still_min > still_needed:
-                reasons.append(
-                    f"after the {n_pinned} pinned reviews, jurors still need {still_min} reviews "
-                    f"to reach their minimum loads but only {still_needed} reviews remain to assign"
-                )
-        if k > n_j and n_a > 0:
-            reasons.append(f"reviews_per_application {k} exceeds the number of jurors ({n_j})")
+    reasons = []
+    capacity = int(np.maximum(prep.max_load, 0).sum())
+    if capacity < needed:
+        reasons.append(
+            f"total capacity {capacity} is less than the {needed} reviews needed "
+            f"({n_a} applications × {k})"
+        )
+    min_total = int(np.maximum(prep.min_load, 0).sum())
+    n_pinned = int(prep.pinned_per_juror.sum())
+    # Pinned reviews may land on jurors who are already at their minimum.
+    still_min = int(prep.min_remaining.sum())
+    still_needed = int(np.maximum(0, prep.need).sum())
+    if min_total > needed:
+        reasons.append(f"sum of minimum loads {min_total} exceeds the {needed} reviews needed")
+    elif n_pinned and still_min > still_needed:
+        reasons.append(
+            f"after the {n_pinned} pinned reviews, jurors still need {still_min} reviews "
+            f"to reach their minimum loads but only {still_needed} reviews remain to assign"
+        )
+    return reasons
 
-        # Per-application Hall condition for a single application: enough usable jurors.
-        usable = ~conflicted & (max_load > 0)[:, None]
+
+def _coverage_reasons(prep: _Prepared, conflicted: np.ndarray) -> list[str]:
+    """Hall's condition for one node: each application has k usable jurors, each juror
+    enough eligible applications for min_load (groups are `_diagnose`'s job)."""
+    k, n_j = prep.k, len(prep.juror_ids)
+    reasons = []
+    if k >= 1:
+        if k > n_j and prep.application_ids:
+            reasons.append(f"reviews_per_application {k} exceeds the number of jurors ({n_j})")
+        usable = ~conflicted & (prep.max_load > 0)[:, None]
         per_app = usable.sum(axis=0)
         short_apps = [
-            f"{application_ids[a]} has "
+            f"{prep.application_ids[a]} has "
             + (
                 f"only {_plural(int(per_app[a]), 'eligible juror')}"
                 if per_app[a]
@@ -312,27 +392,13 @@ def _prepare(problem: Problem) -> tuple[_Prepared, list[str]]:
             for a in np.flatnonzero(per_app < k)
         ]
         reasons += _capped(short_apps, "applications with too few eligible jurors")
-
     per_juror = (~conflicted).sum(axis=1)
     short_jurors = [
-        f"juror {juror_ids[j]} has min_load {min_load[j]} but may review only "
+        f"juror {prep.juror_ids[j]} has min_load {prep.min_load[j]} but may review only "
         f"{_plural(int(per_juror[j]), 'application')} (the others are conflicts or exclusions)"
-        for j in np.flatnonzero(min_load > per_juror)
+        for j in np.flatnonzero(prep.min_load > per_juror)
     ]
-    reasons += _capped(short_jurors, "jurors who cannot reach their min_load")
-
-    prep = _Prepared(
-        k=k,
-        juror_ids=juror_ids,
-        application_ids=application_ids,
-        max_load=max_load,
-        min_load=min_load,
-        eligible=~conflicted & ~pinned,
-        cost=cost,
-        pinned_per_juror=pinned_per_juror,
-        pinned_per_app=pinned_per_app,
-    )
-    return prep, reasons
+    return reasons + _capped(short_jurors, "jurors who cannot reach their min_load")
 
 
 # --------------------------------------------------------------------------- network
@@ -388,26 +454,14 @@ def _build(prep: _Prepared, *, diagnostic: bool) -> _Network:
     demand = prep.demand
 
     sources = np.full(n_j, source, dtype=np.int32)
+    min_arcs = np.zeros(0, dtype=np.int32)
     if diagnostic:
         min_arcs = _add_arcs(
             flow, tails=sources, heads=juror_nodes, capacities=min_rem, costs=np.full(n_j, -1)
         )
-        _add_arcs(
-            flow,
-            tails=sources,
-            heads=juror_nodes,
-            capacities=capacity - min_rem,
-            costs=np.zeros(n_j),
-        )
-    else:
-        min_arcs = np.zeros(0, dtype=np.int32)
-        _add_arcs(
-            flow,
-            tails=sources,
-            heads=juror_nodes,
-            capacities=capacity - min_rem,
-            costs=np.zeros(n_j),
-        )
+    _add_arcs(
+        flow, tails=sources, heads=juror_nodes, capacities=capacity - min_rem, costs=np.zeros(n_j)
+    )
 
     # Row-major nonzero keeps arcs in (juror, application) id order: deterministic.
     pair_jurors, pair_apps = np.nonzero(prep.eligible)
@@ -489,8 +543,8 @@ def _diagnose(prep: _Prepared) -> list[str]:
             for a in short
         ]
         reasons.append(
-            f"only {total_assigned} of the {k * len(prep.application_ids)} reviews can be assigned; "
-            f"under-served in the best attempt: {_listing(listed)}"
+            f"only {total_assigned} of the {k * len(prep.application_ids)} reviews can be "
+            f"assigned; under-served in the best attempt: {_listing(listed)}"
         )
         reasons.append(_hall_group(prep, network, used=used, received=received))
     else:
@@ -544,10 +598,11 @@ def _hall_group(
     subject = (
         f"application {names[0]} needs"
         if len(names) == 1
-        else (f"applications {_listing(names)} together need")
+        else f"applications {_listing(names)} together need"
     )
     jurors_text = (
-        f"the jurors eligible for them ({_listing(helper_names)}) can take at most {int(offer.sum())}"
+        f"the jurors eligible for them ({_listing(helper_names)}) "
+        f"can take at most {int(offer.sum())}"
         if helper_names
         else "no juror with spare capacity is eligible for them"
     )

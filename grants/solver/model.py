@@ -50,15 +50,20 @@ class Application:
             raise TypeError(f"Application.id must be a str, got {self.id!r}")
 
 
+def _is_pair(value: object) -> bool:
+    """Whether `value` is a (juror id, application id) tuple of two strings."""
+    return (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and isinstance(value[1], str)
+    )
+
+
 def _pairs(name: str, pairs: Iterable[Pair]) -> frozenset[Pair]:
     result = frozenset(pairs)
     for pair in result:
-        if not (
-            isinstance(pair, tuple)
-            and len(pair) == 2
-            and isinstance(pair[0], str)
-            and isinstance(pair[1], str)
-        ):
+        if not _is_pair(pair):
             raise TypeError(
                 f"Problem.{name} must hold (juror id, application id) str pairs, got {pair!r}"
             )
@@ -87,7 +92,8 @@ class Problem:
     def __post_init__(self) -> None:
         if not _is_int(self.reviews_per_application):
             raise TypeError(
-                f"Problem.reviews_per_application must be an int, got {self.reviews_per_application!r}"
+                "Problem.reviews_per_application must be an int, "
+                f"got {self.reviews_per_application!r}"
             )
         jurors = tuple(self.jurors)
         if not all(isinstance(j, Juror) for j in jurors):
@@ -97,12 +103,7 @@ class Problem:
             raise TypeError("Problem.applications must hold Application objects")
         affinity = dict(self.affinity)
         for key, value in affinity.items():
-            if not (
-                isinstance(key, tuple)
-                and len(key) == 2
-                and isinstance(key[0], str)
-                and isinstance(key[1], str)
-            ):
+            if not _is_pair(key):
                 raise TypeError(
                     f"Problem.affinity keys must be (juror id, application id), got {key!r}"
                 )

@@ -110,7 +110,8 @@ def test_unknown_ids_are_reasons_not_crashes(
     [
         (
             "{not json",
-            "is not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2",
+            "is not valid JSON: Expecting property name enclosed in double quotes "
+            "at line 1 column 2",
         ),
         ("[]", "the top level must be a JSON object, got an array"),
         (json.dumps({"jurors": [], "applications": []}), "missing key 'reviews_per_application'"),
@@ -146,7 +147,8 @@ def test_unknown_ids_are_reasons_not_crashes(
             "affinity[1] repeats the pair (1, A) of affinity[0]",
         ),
         (
-            '{"reviews_per_application": 1, "jurors": [], "applications": [], "affinity": [[1, 2, NaN]]}',
+            '{"reviews_per_application": 1, "jurors": [], "applications": [], '
+            '"affinity": [[1, 2, NaN]]}',
             "non-standard JSON constant NaN is not allowed",
         ),
         (json.dumps(dict(PROBLEM, pinned=[["J1"]])), "pinned[0] must be [juror, application]"),
