@@ -173,19 +173,3 @@ def _pick(kind: str, name: str, found: Mapping[str, T]) -> T:
     except KeyError:
         known = ", ".join(sorted(found)) or "none"
         raise KeyError(f"unknown {kind} '{name}' (known: {known})") from None
-
-
-__all__ = [
-    "DEFAULT_PLUGINS",
-    "ENTRY_POINT_GROUP",
-    "PluginError",
-    "ensure_plugins_loaded",
-    "get_aggregator",
-    "get_ranker",
-    "get_rubric",
-    "list_aggregators",
-    "list_rankers",
-    "list_rubrics",
-    "load_rubric_file",
-    "pm",
-]

@@ -63,21 +63,19 @@ def milp_optimum(problem: Problem) -> int | None:
         return 0 if feasible and k >= 1 else None
     index = {p: i for i, p in enumerate(pairs)}
     n = len(pairs)
+
+    def indicator(members: list[tuple[str, str]]) -> np.ndarray:
+        row = np.zeros(n)
+        row[[index[p] for p in members if p in index]] = 1
+        return row
+
     rows, lower, upper = [], [], []
     for a in problem.applications:
-        row = np.zeros(n)
-        for j in problem.jurors:
-            if (j.id, a.id) in index:
-                row[index[(j.id, a.id)]] = 1
-        rows.append(row)
+        rows.append(indicator([(j.id, a.id) for j in problem.jurors]))
         lower.append(k)
         upper.append(k)
     for j in problem.jurors:
-        row = np.zeros(n)
-        for a in problem.applications:
-            if (j.id, a.id) in index:
-                row[index[(j.id, a.id)]] = 1
-        rows.append(row)
+        rows.append(indicator([(j.id, a.id) for a in problem.applications]))
         lower.append(j.min_load)
         upper.append(j.max_load)
     lb = np.array([1.0 if p in problem.pinned else 0.0 for p in pairs])
