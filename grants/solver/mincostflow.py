@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
 
-from grants.solver.model import Application, Infeasible, Juror, Pair, Problem, Solution
+from grants.solver.model import Infeasible, Juror, Pair, Problem, Solution
 
 AFFINITY_SCALE = 1_000_000
 """Affinities are rounded to multiples of 1/AFFINITY_SCALE (six decimals) for the solver."""
@@ -171,11 +171,11 @@ def _prepare(problem: Problem) -> tuple[_Prepared, list[str]]:
     """Index the problem into arrays and collect every reason found before solving.
 
     Reasons come in a fixed order: data errors (k, ids, loads, unknown ids, pinned
-    conflicts, affinities), then pins beyond a load, then the counting arguments.
+    conflicts, affinities), then pins beyond max_load or k, then the counting arguments.
     """
     k = problem.reviews_per_application
     jurors = _first_of_each(problem.jurors)
-    index = _Index.of(jurors, problem.applications)
+    index = _Index.of(jurors, (a.id for a in problem.applications))
     conflicted = index.matrix(problem.conflicts)
     pinned = index.matrix(problem.pinned)
     cost, affinity_reasons = _cost_matrix(problem.affinity, index)
@@ -219,14 +219,14 @@ class _Index:
     app_pos: dict[str, int]
 
     @classmethod
-    def of(cls, jurors: Iterable[str], applications: Iterable[Application]) -> _Index:
-        juror_ids = sorted(jurors)
-        application_ids = sorted({a.id for a in applications})
+    def of(cls, juror_ids: Iterable[str], application_ids: Iterable[str]) -> _Index:
+        jurors = sorted(set(juror_ids))
+        applications = sorted(set(application_ids))
         return cls(
-            juror_ids=juror_ids,
-            application_ids=application_ids,
-            juror_pos={j: i for i, j in enumerate(juror_ids)},
-            app_pos={a: i for i, a in enumerate(application_ids)},
+            juror_ids=jurors,
+            application_ids=applications,
+            juror_pos={j: i for i, j in enumerate(jurors)},
+            app_pos={a: i for i, a in enumerate(applications)},
         )
 
     def matrix(self, pairs: Iterable[Pair]) -> np.ndarray:
