@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import sys
 import time
@@ -41,9 +40,9 @@ from dataclasses import dataclass
 import uvloop
 from common import (
     CALL,
+    DRAIN_S,
     SERVE_MODES,
     LeanClient,
-    RequestRecord,
     Servers,
     Stage,
     append_summary,
@@ -54,21 +53,19 @@ from common import (
     machine_line,
     parse_server_env,
     percentile,
-    poisson_arrivals,
     prepare,
-    process_counters,
+    run_open_loop,
     rush_steps,
     start_servers,
     upload_payload,
     verdict,
     verify,
-    watch_accept_queue,
+    visitor_timing,
 )
 
 TARGET_PER_MINUTE = 1200
 P99_LIMIT_S = 1.0
 REQUEST_TIMEOUT_S = 60.0
-DRAIN_S = 120.0  # after the last arrival, flows still going then are stopped and counted unfinished
 
 
 class Pool:
@@ -137,31 +134,12 @@ async def run_stage(
     """One rate: arrivals for `duration` s, then the flows still going are waited for."""
     stage = Stage(rate)
     think_rng = random.Random(plan.seed * 1000 + index)
-    origin = time.perf_counter()
 
     async def visit(number: int, moment: float) -> str | None:
         applicant = pool.take()
         client = LeanClient("127.0.0.1", servers.port_for(number))
         client.cookies = dict(pool.cookies[applicant])
-        first = True
-
-        async def timed(step: str, call):
-            nonlocal first
-            if not first:
-                await asyncio.sleep(think_rng.uniform(*plan.think))
-            first = False
-            started = time.perf_counter()
-            response = await asyncio.wait_for(call, REQUEST_TIMEOUT_S)
-            stage.requests.append(
-                RequestRecord(
-                    started - origin,
-                    time.perf_counter() - started,
-                    step,
-                    client.fresh,
-                    response.status_code,
-                )
-            )
-            return response
+        timed = visitor_timing(stage, client, think_rng, plan.think, REQUEST_TIMEOUT_S)
 
         try:
             await timed("GET call", client.get(CALL))
@@ -174,63 +152,12 @@ async def run_stage(
             pool.give_back(applicant)
             await client.aclose()
 
-    window = CpuWindow(servers)
-    watchers = [
-        asyncio.create_task(window.sample_at(origin + plan.warmup, origin + plan.duration)),
-        asyncio.create_task(watch_accept_queue(servers, stage)),
-    ]
-    before, client_before = servers.counters(), sum(os.times()[:2])
     shared_before = pool.shared
-    tasks = await poisson_arrivals(rate, plan.duration, visit, random.Random(plan.seed + index))
-    done, pending = await asyncio.wait(tasks, timeout=DRAIN_S) if tasks else (set(), set())
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    for watcher in watchers:
-        watcher.cancel()
-    after, client_after = servers.counters(), sum(os.times()[:2])
-    results = [task.result() for task in done if not task.cancelled()]
-    accepted = {r for r in results if isinstance(r, str)}
-    measured = {
-        "arrivals": len(tasks),
-        "accepted": accepted,
-        "unfinished": len(pending),
-        "server_cpu_s": sum(after[:2]) - sum(before[:2]),
-        "client_cpu_s": client_after - client_before,
-        "cores": window.cores(),
-        "shared": pool.shared - shared_before,
-    }
+    seed = plan.seed + index
+    measured = await run_open_loop(servers, stage, visit, plan.duration, plan.warmup, seed)
+    measured["accepted"] = {r for r in measured.pop("results") if isinstance(r, str)}
+    measured["shared"] = pool.shared - shared_before
     return stage, measured
-
-
-class CpuWindow:
-    """Each serving process's CPU between two moments, as cores used (1.0 = one core busy)."""
-
-    def __init__(self, servers: Servers) -> None:
-        self.servers = servers
-        self.readings: list[tuple[float, list[float]]] = []
-
-    def read(self) -> None:
-        cpu = []
-        for pid in self.servers.pids:
-            try:
-                user, system, _ = process_counters(pid)
-            except OSError:
-                user = system = 0.0
-            cpu.append(user + system)
-        self.readings.append((time.perf_counter(), cpu))
-
-    async def sample_at(self, *moments: float) -> None:
-        for moment in moments:
-            await asyncio.sleep(max(0.0, moment - time.perf_counter()))
-            self.read()
-
-    def cores(self) -> list[float]:
-        if len(self.readings) < 2:
-            return []
-        (start, first), (end, last) = self.readings[0], self.readings[-1]
-        used = [(b - a) / (end - start) for a, b in zip(first, last, strict=True)]
-        return [c for c in used if c >= 0.005]  # the reuseport supervisor only waits
 
 
 def summarise(stage: Stage, measured: dict, check: dict, plan: Plan) -> dict:
@@ -309,7 +236,7 @@ def details(result: dict) -> str:
     if result["errors"] or result["unfinished"]:
         lines.append(
             f"    flows failed: {result['errors']} {result['error_kinds']}; "
-            f"unfinished after {DRAIN_S:.0f} s: {result['unfinished']}"
+            f"unfinished {DRAIN_S:.0f} s after the last arrival: {result['unfinished']}"
         )
     return "\n".join(lines)
 

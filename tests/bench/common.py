@@ -70,6 +70,7 @@ PASSWORD = "rush-password-2027"
 FILE_BYTES = 1024 * 1024
 CALL = "/calls/epp-2027"
 SERVE_MODES = ("ports", "reuseport")
+DRAIN_S = 120.0  # after the last arrival, visits still going then are stopped (unfinished)
 MAIL_NOT_SENT = re.compile(r"^mail \d+ to \S+ not sent: ")
 
 
@@ -486,11 +487,12 @@ async def poisson_arrivals(
     duration: float,
     start: Callable[[int, float], Awaitable[Any]],
     rng: random.Random,
+    origin: float,
 ) -> list[asyncio.Task]:
-    """Visitors arriving at random (a Poisson process, `rate` per second) for `duration` seconds:
-    each `start(number, moment)` begins at its moment as a task of its own, whether or not the
-    earlier ones are done (open loop: a slow server does not slow the arrivals)."""
-    origin = time.perf_counter()
+    """Visitors arriving at random (a Poisson process, `rate` per second) for `duration` seconds
+    from `origin` (a perf_counter time): each `start(number, moment)` begins at its moment as a
+    task of its own, whether or not the earlier ones are done (open loop: a slow server does
+    not slow the arrivals)."""
     moment = rng.expovariate(rate)
     tasks: list[asyncio.Task] = []
     while moment < duration:
@@ -516,6 +518,7 @@ class Stage:
     """What one rate's run recorded."""
 
     rate: float
+    origin: float = field(default_factory=time.perf_counter)  # when its arrivals began
     requests: list[RequestRecord] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
     max_accept_queue: int = 0
@@ -528,9 +531,103 @@ class Stage:
         return [r for r in self.requests if since <= r.started < until]
 
 
+def visitor_timing(
+    stage: Stage,
+    client: LeanClient,
+    rng: random.Random,
+    think: tuple[float, float],
+    timeout: float = 60.0,
+) -> Timed:
+    """A `timed` for one visitor: it thinks (a random pause in `think`, seconds) before every
+    request but its first, and records each request in `stage`."""
+    first = True
+
+    async def timed(step: str, call: Awaitable[Any]) -> Any:
+        nonlocal first
+        if not first:
+            await asyncio.sleep(rng.uniform(*think))
+        first = False
+        started = time.perf_counter()
+        response = await asyncio.wait_for(call, timeout)
+        latency = time.perf_counter() - started
+        stage.requests.append(
+            RequestRecord(started - stage.origin, latency, step, client.fresh, response.status_code)
+        )
+        return response
+
+    return timed
+
+
 async def watch_accept_queue(servers: Servers, stage: Stage, every: float = 1.0) -> None:
     """Keep the largest accept queue seen (connections the servers had not yet accepted), read
     once a second: a read of /proc/net/tcp costs a few milliseconds of CPU."""
     while True:
         stage.max_accept_queue = max(stage.max_accept_queue, servers.accept_queue())
         await asyncio.sleep(every)
+
+
+class CpuWindow:
+    """Each serving process's CPU between two moments, as cores used (1.0 = one core busy)."""
+
+    def __init__(self, servers: Servers) -> None:
+        self.servers = servers
+        self.readings: list[tuple[float, list[float]]] = []
+
+    def read(self) -> None:
+        cpu = []
+        for pid in self.servers.pids:
+            try:
+                user, system, _ = process_counters(pid)
+            except OSError:
+                user = system = 0.0
+            cpu.append(user + system)
+        self.readings.append((time.perf_counter(), cpu))
+
+    async def sample_at(self, *moments: float) -> None:
+        for moment in moments:
+            await asyncio.sleep(max(0.0, moment - time.perf_counter()))
+            self.read()
+
+    def cores(self) -> list[float]:
+        if len(self.readings) < 2:
+            return []
+        (start, first), (end, last) = self.readings[0], self.readings[-1]
+        used = [(b - a) / (end - start) for a, b in zip(first, last, strict=True)]
+        return [c for c in used if c >= 0.005]  # the reuseport supervisor only waits
+
+
+async def run_open_loop(
+    servers: Servers,
+    stage: Stage,
+    visit: Callable[[int, float], Awaitable[Any]],
+    duration: float,
+    warmup: float,
+    seed: int,
+) -> dict[str, Any]:
+    """One rate's arrivals (`visit` per visitor), then the visits still going are waited for,
+    at most DRAIN_S. Returns the visits' results, how many arrived and did not finish, the
+    servers' and this process's CPU seconds, and the cores each server used from `warmup` to
+    `duration`."""
+    window = CpuWindow(servers)
+    stage.origin = time.perf_counter()
+    watchers = [
+        asyncio.create_task(window.sample_at(stage.origin + warmup, stage.origin + duration)),
+        asyncio.create_task(watch_accept_queue(servers, stage)),
+    ]
+    before, client_before = servers.counters(), sum(os.times()[:2])
+    tasks = await poisson_arrivals(stage.rate, duration, visit, random.Random(seed), stage.origin)
+    done, pending = await asyncio.wait(tasks, timeout=DRAIN_S) if tasks else (set(), set())
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    for watcher in watchers:
+        watcher.cancel()
+    after, client_after = servers.counters(), sum(os.times()[:2])
+    return {
+        "arrivals": len(tasks),
+        "results": [task.result() for task in done if not task.cancelled()],
+        "unfinished": len(pending),
+        "server_cpu_s": sum(after[:2]) - sum(before[:2]),
+        "client_cpu_s": client_after - client_before,
+        "cores": window.cores(),
+    }
