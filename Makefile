@@ -27,11 +27,22 @@ run: $(STAMP) compile
 test: $(STAMP) compile
 	$(BIN)/python -m pytest -q
 
+# About 20 minutes on 2 cores. The rush, capacity and log-in benches append PASS/FAIL lines to
+# the summary; one that fails lets the others run, and the summary ends the run.
+bench: BENCH_SUMMARY := var/bench-summary.txt
 bench: $(STAMP) compile
+	@mkdir -p var && rm -f $(BENCH_SUMMARY) && uptime | sed 's/^/load before make bench: /' > $(BENCH_SUMMARY)
 	$(BIN)/python tests/bench/bench_scoring.py
 	$(BIN)/python tests/bench/bench_assignment.py
 	$(BIN)/python tests/bench/flow_cost.py --applicants 50
-	$(BIN)/python tests/bench/bench_rush.py --backend both --applicants 500 --processes 2
+	$(BIN)/python tests/bench/bench_rush.py --backend both --applicants 500 --processes 2 \
+		--summary $(BENCH_SUMMARY) || echo "bench_rush.py: exit status $$?" >> $(BENCH_SUMMARY)
+	$(BIN)/python tests/bench/bench_capacity.py --backend sqlite --processes 2 --serve-mode reuseport \
+		--rates 16 20 24 28 --summary $(BENCH_SUMMARY) \
+		|| echo "bench_capacity.py: exit status $$?" >> $(BENCH_SUMMARY)
+	$(BIN)/python tests/bench/bench_login.py --rates 3 4 5 6 7 --duration 40 \
+		--summary $(BENCH_SUMMARY) || echo "bench_login.py: exit status $$?" >> $(BENCH_SUMMARY)
+	@echo; echo "== make bench: summary =="; cat $(BENCH_SUMMARY); ! grep -q "FAIL\|exit status" $(BENCH_SUMMARY)
 
 e2e: $(STAMP) compile
 	$(BIN)/python -m pytest -q -m e2e tests/e2e
