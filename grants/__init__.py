@@ -1,3 +1,3 @@
-"""The Prevention Prize platform: youth-led projects apply, juries score, the public sees winners."""
+"""The Prevention Prize platform: youth-led groups apply, juries score, the public sees winners."""
 
 __version__ = "0.1.0"

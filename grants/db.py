@@ -6,10 +6,9 @@ from typing import Any
 
 from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
-from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.migrations.api import migrate as tortoise_migrate
 
-from grants.services.submission import forget_forms
+from grants import orm
 from grants.settings import Settings, load_settings
 
 MODEL_MODULES = [
@@ -24,10 +23,11 @@ MODEL_MODULES = [
 
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     url = settings.resolved_database_url
-    connection: str | dict[str, Any] = url
     if url.startswith("sqlite://"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        connection = {**expand_db_url(url), "engine": "grants.sqlite"}  # see grants/sqlite.py
+    expanded = expand_db_url(url)
+    engine = "grants.orm.sqlite" if url.startswith("sqlite://") else "grants.orm.asyncpg"
+    connection = {**expanded, "engine": engine}  # Tortoise's clients, mended (grants/orm/)
     return {
         "connections": {"default": connection},
         "apps": {
@@ -48,10 +48,7 @@ def is_postgres(settings: Settings) -> bool:
 
 async def open_database(settings: Settings) -> None:
     """Initialise Tortoise for this process (global fallback: request tasks share it)."""
-    # Tortoise caches SQL per (connection name, table), not per dialect: opening another
-    # backend in the same process (the test suite does) must not reuse SQLite's "?" SQL.
-    EXECUTOR_CACHE.clear()
-    forget_forms()
+    orm.forget_compiled_sql()
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
 
 

@@ -34,9 +34,9 @@ from grants.models import (
     StatusChange,
     User,
 )
-from grants.security import hash_password
+from grants.passwords import hash_password
 from grants.services import audit
-from grants.services.submission import content_hash
+from grants.services.submission import content_hash, load_content
 from grants.settings import Settings
 from scoring import get_rubric, rubric_fingerprint
 
@@ -277,7 +277,8 @@ QUESTIONS: list[tuple[str, QuestionKind, bool, int | None, dict, dict, list]] = 
             "ru": "Как молодые люди руководят проектом?",
         },
         {
-            "en": "Who decided, planned, delivered and evaluated the activities? What do adults do?",
+            "en": "Who decided, planned, delivered and evaluated the activities? "
+            "What do adults do?",
             "fr": "Qui a décidé, planifié, mis en œuvre et évalué les activités ? Quel est le rôle "
             "des adultes ?",
             "ru": "Кто принимал решения, планировал, проводил и оценивал мероприятия? Какова "
@@ -515,7 +516,8 @@ APPLICATIONS: list[tuple[str, str, str, bool, str, str, dict[str, Any]]] = [
             "believed most classmates used cannabis, while the real figure was under 10%. "
             "Pupils told us they switch off when adults lecture them, so we chose a "
             "social-norms approach delivered by people their own age.",
-            "youth_role": "A steering group of eight students chose the topics, wrote the scenarios "
+            "youth_role": "A steering group of eight students chose the topics, "
+            "wrote the scenarios "
             "and designed the evaluation questionnaire. Students deliver every "
             "session; a youth worker supports training and safeguarding only.",
             "participants": 48,
@@ -577,7 +579,8 @@ APPLICATIONS: list[tuple[str, str, str, bool, str, str, dict[str, Any]]] = [
         "workshops they have designed, using English as a shared language. Each school teaches "
         "the other what works in its own community.",
         {
-            "needs": "Our school's wellbeing survey showed rising use of energy drinks and cannabis "
+            "needs": "Our school's wellbeing survey showed rising use of energy drinks "
+            "and cannabis "
             "before exams, and students named stress as the main reason. The Flemish "
             "school had tackled exam stress with a peer programme and we wanted to learn "
             "from them.",
@@ -643,7 +646,8 @@ APPLICATIONS: list[tuple[str, str, str, bool, str, str, dict[str, Any]]] = [
             "needs": "Les élèves cherchent des informations sur les drogues sur les réseaux "
             "sociaux, où circulent beaucoup d'idées fausses. Nous voulons offrir une "
             "source fiable dans un format qu'ils écoutent déjà.",
-            "youth_role": "L'équipe de rédaction, composée uniquement d'élèves, choisit les sujets, "
+            "youth_role": "L'équipe de rédaction, composée uniquement d'élèves, "
+            "choisit les sujets, "
             "mène les interviews et fait le montage. Les enseignants relisent "
             "seulement le guide de discussion.",
             "participants": 12,
@@ -941,7 +945,7 @@ async def _create(password_hash: str, now: datetime) -> DemoSummary:
         )
         created.status = ApplicationStatus.SUBMITTED
         created.submitted_at = submitted_at
-        created.content_hash = await content_hash(created)
+        created.content_hash = content_hash(created, await load_content(created))
         await created.save(update_fields=["status", "submitted_at", "content_hash", "updated_at"])
         await StatusChange.create(
             application=created,

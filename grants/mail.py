@@ -9,6 +9,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from typing import Protocol
 
 import aiosmtplib
 
@@ -17,6 +18,16 @@ from grants.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+
+
+class Links(Protocol):
+    """How a service puts a link to a page in a mail: the route's name and its parameters.
+
+    The web layer answers with an absolute URL built from the app's own routes
+    (`grants.web.common.links_for`), so a path is written once, where its route is declared.
+    """
+
+    def __call__(self, name: str, /, **params: object) -> str: ...
 
 
 async def queue_email(*, to: str, subject: str, body: str) -> OutboxEmail:

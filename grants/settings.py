@@ -30,7 +30,7 @@ class Settings:
     languages: tuple[str, ...] = ("en", "fr", "ru")
     default_language: str = "en"
     max_request_mb: int = 60
-    # Requests worked on at once per process, the rest wait in line (grants/web/admission.py); 0: no line.
+    # Requests worked on at once per process, the rest wait in line (web/admission.py); 0: none.
     requests_at_once: int = 16
     login_attempts_per_account: int = 5
     login_attempts_per_ip: int = 30

@@ -24,8 +24,8 @@ from grants.models import (
     StatusChange,
     User,
 )
-from grants.security import verify_password
-from grants.services.submission import answers_by_key, content_hash, submission_problems
+from grants.passwords import verify_password
+from grants.services.submission import content_hash, load_content, submission_problems
 from grants.settings import load_settings
 from scoring import get_rubric, rubric_fingerprint
 
@@ -92,14 +92,15 @@ async def test_demo_loads_a_complete_consistent_edition_once(settings):
 
     for application in submitted:
         assert application.submitted_at is not None and application.submitted_at < datetime.now(UTC)
-        assert application.content_hash == await content_hash(application)
-        answers = await answers_by_key(application)
+        content = await load_content(application)
+        assert application.content_hash == content_hash(application, content)
+        answers = content.answers
         assert isinstance(answers["needs"], str) and not answers["needs"].startswith('"')
         assert isinstance(answers["youth_role"], str) and isinstance(answers["participants"], int)
         assert answers["approach"] in {"evidence-based", "peer", "arts", "sport", "other"}
         assert date.fromisoformat(answers["start_date"]) < date.today()
         # The app's own submission checks accept every demo application (answers, team, consent).
-        assert await submission_problems(application) == {}, application.reference
+        assert await submission_problems(application, content) == {}, application.reference
         history = await StatusChange.filter(application=application).order_by("id")
         assert [(h.from_status, h.to_status) for h in history][-1] == ("draft", "submitted")
 

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel.support import NullTranslations, Translations
 
@@ -39,6 +40,16 @@ def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
 
 
 _ = gettext
+
+
+def translated(value: Any) -> str:
+    """The current language's text of a {"en": .., "fr": .., "ru": ..} dict (English when it is
+    missing); anything with `as_dict()` (scoring.Text) is read the same way."""
+    if hasattr(value, "as_dict"):
+        value = value.as_dict()
+    if isinstance(value, dict):
+        return str(value.get(current_locale.get()) or value.get(DEFAULT_LANGUAGE) or "")
+    return "" if value is None else str(value)
 
 
 @contextmanager

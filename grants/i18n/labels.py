@@ -78,6 +78,11 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
+# The languages an application may be written in (the one list), and those a juror may read.
+WRITTEN_LANGUAGES: tuple[str, ...] = tuple(LABELS["language"])
+READ_LANGUAGES: tuple[str, ...] = tuple(code for code in WRITTEN_LANGUAGES if code != "other")
+
+
 def label(kind: str, code: object) -> str:
     """The translated label of a code; the code itself when it has none (never an error)."""
     key = getattr(code, "value", code)

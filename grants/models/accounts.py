@@ -25,7 +25,7 @@ class AgeBand(StrEnum):
 
     @property
     def lower_age(self) -> int:
-        """The youngest age in the band: a guardian's consent is needed if it is under the call's age."""
+        """The youngest age in the band (a guardian's consent is needed below the call's age)."""
         return {"under_14": 0, "14_15": 14, "16_17": 16, "18_21": 18, "22_25": 22}.get(
             self.value, 26
         )

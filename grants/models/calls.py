@@ -4,12 +4,9 @@ panels, rubric, dates."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 from tortoise import fields
-from tortoise.expressions import F
 from tortoise.models import Model
-from tortoise.signals import post_delete, post_save
 
 
 class EditionStatus(StrEnum):
@@ -80,9 +77,6 @@ class Edition(Model):
     max_total_mb = fields.IntField(default=30)
     allowed_types = fields.JSONField(default=default_allowed_types)
     created_at = fields.DatetimeField(auto_now_add=True)
-    # Raised whenever a question or category of this edition is saved or deleted (signals below),
-    # so a process that keeps the form in memory (submission.form_of) knows when to read it again.
-    form_version = fields.IntField(default=0)
 
 
 class EditionRole(Model):
@@ -152,31 +146,3 @@ class PanelMember(Model):
 
     class Meta:
         unique_together = (("panel", "user"),)
-
-
-@post_save(Question)
-@post_save(Category)
-async def _form_saved(
-    sender: type[Model],
-    instance: Question | Category,
-    created: bool,
-    using_db: Any,
-    update_fields: list[str],
-) -> None:
-    await _raise_form_version(instance, using_db)
-
-
-@post_delete(Question)
-@post_delete(Category)
-async def _form_deleted(sender: type[Model], instance: Question | Category, using_db: Any) -> None:
-    await _raise_form_version(instance, using_db)
-
-
-async def _raise_form_version(instance: Question | Category, using_db: Any) -> None:
-    await (
-        Edition.filter(id=instance.edition_id)
-        .using_db(using_db)
-        .update(  # type: ignore[attr-defined]
-            form_version=F("form_version") + 1
-        )
-    )

@@ -9,26 +9,32 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from grants.i18n import gettext as _
-from grants.mail import queue_email
+from grants.mail import Links, queue_email
 from grants.models import LoginAttempt, Token, User
-from grants.security import (
+from grants.passwords import (
     DUMMY_HASH,
     MIN_PASSWORD_LENGTH,
     hash_password,
+    needs_rehash,
     verify_password,
 )
 from grants.services import audit, tokens
-from grants.services.errors import ServiceError
+from grants.services.errors import InvalidInput, ServiceError, refuse_invalid
 from grants.settings import Settings
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-VERIFY_TTL = timedelta(days=3)
-RESET_TTL = timedelta(hours=2)
+MAX_EMAIL = 254  # RFC 5321's longest address
 
 
 def normalise_email(email: str) -> str:
     """Lower-cased and bounded: a longer address is never an account (and never a query error)."""
-    return email.strip().lower()[:254]
+    return email.strip().lower()[:MAX_EMAIL]
+
+
+def valid_email(email: str) -> bool:
+    """Whether the typed address looks deliverable (one @, a dot after it, not too long)."""
+    address = email.strip()
+    return len(address) <= MAX_EMAIL and bool(EMAIL_RE.match(address))
 
 
 def check_password(password: str, errors: dict[str, str], field: str = "password") -> None:
@@ -37,68 +43,68 @@ def check_password(password: str, errors: dict[str, str], field: str = "password
 
 
 async def sign_up(
-    *, settings: Settings, email: str, display_name: str, password: str, locale: str, ip: str = ""
+    *, links: Links, email: str, display_name: str, password: str, locale: str, ip: str = ""
 ) -> User:
-    too_long = len(email.strip()) > 254
-    email = normalise_email(email)
     errors: dict[str, str] = {}
-    if too_long or not EMAIL_RE.match(email):
+    if not valid_email(email):
         errors["email"] = _("Enter an email address like name@example.org.")
     if not display_name.strip():
         errors["display_name"] = _("Enter the name you want to be called (a first name is enough).")
     check_password(password, errors)
-    if errors:
-        raise ServiceError(_("Please correct the marked fields."), errors=errors)
+    refuse_invalid(errors)
     password_hash = await hash_password(password)
     try:
         async with in_transaction():
             user = await User.create(
-                email=email,
+                email=normalise_email(email),
                 display_name=display_name.strip()[:120],
                 password_hash=password_hash,
                 locale=locale,
             )
-            await _send_token_mail(settings, user, purpose="verify")
+            await _send_verification(links, user)
             await audit.record(
                 "account.signup", actor=user, object_type="user", object_id=user.id, ip=ip
             )
     except IntegrityError:
-        raise ServiceError(
-            _("Please correct the marked fields."),
-            errors={"email": _("An account with this email already exists. Log in instead.")},
+        raise InvalidInput(
+            {"email": _("An account with this email already exists. Log in instead.")}
         ) from None
     return user
 
 
-async def _send_token_mail(settings: Settings, user: User, *, purpose: str) -> str:
-    token = await tokens.issue(
-        purpose, ttl=VERIFY_TTL if purpose == "verify" else RESET_TTL, user=user
+async def _send_verification(links: Links, user: User) -> None:
+    token = await tokens.issue("verify", user=user)
+    body = _(
+        "Hello %(name)s,\n\nplease confirm your email address by opening this link:\n%(link)s",
+        name=user.display_name,
+        link=links("verify", token=token),
     )
-    if purpose == "verify":
-        link = f"{settings.base_url}/verify/{token}"
-        subject = _("Confirm your email address")
-        body = _(
-            "Hello %(name)s,\n\nplease confirm your email address by opening this link:\n%(link)s\n\nThe link is valid for 3 days.",
-            name=user.display_name,
-            link=link,
-        )
-    else:
-        link = f"{settings.base_url}/password/reset/{token}"
-        subject = _("Reset your password")
-        body = _(
-            "Hello %(name)s,\n\nto choose a new password, open this link:\n%(link)s\n\nThe link is valid for 2 hours. If you did not ask for this, ignore this message.",
-            name=user.display_name,
-            link=link,
-        )
-    await queue_email(to=user.email, subject=subject, body=body)
-    return token
+    await queue_email(
+        to=user.email,
+        subject=_("Confirm your email address"),
+        body=body + "\n\n" + tokens.lifetime_note("verify"),
+    )
+
+
+async def _send_reset(links: Links, user: User) -> None:
+    token = await tokens.issue("reset", user=user)
+    body = _(
+        "Hello %(name)s,\n\nto choose a new password, open this link:\n%(link)s",
+        name=user.display_name,
+        link=links("reset_password", token=token),
+    )
+    ignore = _("If you did not ask for this, ignore this message.")
+    await queue_email(
+        to=user.email,
+        subject=_("Reset your password"),
+        body=f"{body}\n\n{tokens.lifetime_note('reset')} {ignore}",
+    )
 
 
 async def _use_token(token: str, purpose: str) -> Token:
     record = await tokens.lookup(token, purpose)
-    if not tokens.is_open(record) or not await tokens.consume(record):  # type: ignore[arg-type]
+    if record is None or not tokens.is_open(record) or not await tokens.consume(record):
         raise ServiceError(_("This link is invalid or has expired. Ask for a new one."))
-    assert record is not None
     return record
 
 
@@ -112,17 +118,22 @@ async def verify_email(token: str) -> User:
     return user
 
 
-async def authenticate(*, settings: Settings, email: str, password: str, ip: str) -> User:
-    """The user with these credentials, or a ServiceError; throttled per account and per IP."""
-    email = normalise_email(email)
+async def _throttled(settings: Settings, account_key: str, ip_key: str) -> bool:
     since = datetime.now(UTC) - timedelta(seconds=settings.login_window_seconds)
+    failures = LoginAttempt.filter(at__gte=since)
+    return (
+        await failures.filter(key=account_key).count() >= settings.login_attempts_per_account
+        or await failures.filter(key=ip_key).count() >= settings.login_attempts_per_ip
+    )
+
+
+async def authenticate(*, settings: Settings, email: str, password: str, ip: str) -> User:
+    """The user with these credentials, or a ServiceError; throttled per account and per IP.
+
+    A password hashed with older argon2id parameters is hashed again with today's."""
+    email = normalise_email(email)
     account_key, ip_key = f"account:{email}", f"ip:{ip}"
-    if (
-        await LoginAttempt.filter(key=account_key, at__gte=since).count()
-        >= settings.login_attempts_per_account
-        or await LoginAttempt.filter(key=ip_key, at__gte=since).count()
-        >= settings.login_attempts_per_ip
-    ):
+    if await _throttled(settings, account_key, ip_key):
         await audit.record(
             "login.throttled", actor=None, object_type="email", object_id=email, ip=ip
         )
@@ -139,25 +150,28 @@ async def authenticate(*, settings: Settings, email: str, password: str, ip: str
         await audit.record("login.failed", actor=None, object_type="email", object_id=email, ip=ip)
         raise ServiceError(_("The email or the password is wrong."))
     user.last_login_at = datetime.now(UTC)
-    await user.save(update_fields=["last_login_at"])
+    changed = ["last_login_at"]
+    if needs_rehash(user.password_hash):
+        user.password_hash = await hash_password(password)
+        changed.append("password_hash")
+    await user.save(update_fields=changed)
     await LoginAttempt.filter(key=account_key).delete()
     await audit.record("login", actor=user, object_type="user", object_id=user.id, ip=ip)
     return user
 
 
-async def request_password_reset(*, settings: Settings, email: str) -> None:
+async def request_password_reset(*, links: Links, email: str) -> None:
     """Always succeeds from the outside, so nobody can probe which emails have accounts."""
     user = await User.get_or_none(email=normalise_email(email), erased_at=None)
     if user is not None:
         async with in_transaction():
-            await _send_token_mail(settings, user, purpose="reset")
+            await _send_reset(links, user)
 
 
 async def reset_password(*, token: str, password: str) -> User:
     errors: dict[str, str] = {}
     check_password(password, errors)
-    if errors:
-        raise ServiceError(_("Please correct the marked fields."), errors=errors)
+    refuse_invalid(errors)
     password_hash = await hash_password(password)
     async with in_transaction():
         record = await _use_token(token, "reset")

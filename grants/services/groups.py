@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from tortoise.transactions import in_transaction
 
 from grants.i18n import gettext as _
-from grants.mail import queue_email
-from grants.models import AgeBand, Edition, EditionStatus, Group, GroupMember, Token, User, hot
+from grants.mail import Links, queue_email
+from grants.models import AgeBand, Edition, EditionStatus, Group, GroupMember, Token, User
 from grants.services import audit, tokens
-from grants.services.accounts import EMAIL_RE, normalise_email
-from grants.services.errors import NotFound, ServiceError
-from grants.settings import Settings
+from grants.services.accounts import normalise_email, valid_email
+from grants.services.errors import InvalidInput, NotFound, ServiceError, refuse_invalid
+from grants.services.parsing import parse_id
 
 GROUP_KINDS = ("youth_organisation", "school_class", "informal_group")
-INVITE_TTL = timedelta(days=14)
+DEFAULT_CONSENT_AGE = 18
 
 
 def parse_age_band(value: str) -> AgeBand | None:
@@ -23,6 +24,24 @@ def parse_age_band(value: str) -> AgeBand | None:
         return AgeBand(value)
     except ValueError:
         return None
+
+
+def _new_group_errors(
+    *, name: str, kind: str, country: str, lead_first_name: str, lead_age_band: str
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not name.strip():
+        errors["name"] = _("Enter the name of your group.")
+    if kind not in GROUP_KINDS:
+        errors["kind"] = _("Choose what kind of group you are.")
+    country = country.strip().upper()
+    if not (len(country) == 2 and country.isascii() and country.isalpha()):
+        errors["country"] = _("Choose your country.")
+    if not lead_first_name.strip():
+        errors["lead_first_name"] = _("Enter your first name.")
+    if parse_age_band(lead_age_band) is None:
+        errors["lead_age_band"] = _("Choose your age band.")
+    return errors
 
 
 async def create_group(
@@ -35,27 +54,21 @@ async def create_group(
     lead_first_name: str,
     lead_age_band: str,
 ) -> Group:
-    errors: dict[str, str] = {}
-    if not name.strip():
-        errors["name"] = _("Enter the name of your group.")
-    if kind not in GROUP_KINDS:
-        errors["kind"] = _("Choose what kind of group you are.")
-    country = country.strip().upper()
-    if len(country) != 2 or not country.isalpha():
-        errors["country"] = _("Choose your country.")
-    if not lead_first_name.strip():
-        errors["lead_first_name"] = _("Enter your first name.")
-    band = parse_age_band(lead_age_band)
-    if band is None:
-        errors["lead_age_band"] = _("Choose your age band.")
-    if errors:
-        raise ServiceError(_("Please correct the marked fields."), errors=errors)
-    assert band is not None
+    """A new group with `user` as its lead member (first name and age band only)."""
+    refuse_invalid(
+        _new_group_errors(
+            name=name,
+            kind=kind,
+            country=country,
+            lead_first_name=lead_first_name,
+            lead_age_band=lead_age_band,
+        )
+    )
     async with in_transaction():
         group = await Group.create(
             name=name.strip()[:200],
             kind=kind,
-            country=country,
+            country=country.strip().upper(),
             organisation=organisation.strip()[:200],
             created_by=user,
         )
@@ -64,22 +77,39 @@ async def create_group(
             user=user,
             first_name=lead_first_name.strip()[:80],
             role="lead",
-            age_band=band,
+            age_band=AgeBand(lead_age_band),
         )
         await audit.record("group.create", actor=user, object_type="group", object_id=group.id)
     return group
 
 
 async def groups_of(user: User) -> list[Group]:
-    return await hot.groups_of_member(user.id)
+    """The groups the user is a member of, by name."""
+    return await Group.filter(members__user_id=user.id).order_by("name", "id")
 
 
 async def group_for(user: User, group_id: int) -> Group:
     """The group, if `user` is one of its members (else 404: existence is not revealed)."""
-    group = await hot.group_of_member(group_id, user.id)
+    group = await Group.get_or_none(id=group_id, members__user_id=user.id)
     if group is None:
         raise NotFound(_("This group does not exist or you are not a member."))
     return group
+
+
+async def members_of(group: Group) -> list[GroupMember]:
+    return await GroupMember.filter(group=group).order_by("id")
+
+
+@dataclass
+class GroupPage:
+    group: Group
+    members: list[GroupMember]
+    consent_age: int
+
+
+async def group_page(user: User, group_id: int) -> GroupPage:
+    group = await group_for(user, group_id)
+    return GroupPage(group, await members_of(group), await consent_age_in_force())
 
 
 async def add_member(
@@ -89,9 +119,9 @@ async def add_member(
     first_name: str,
     age_band: str,
     invite_email: str = "",
-    settings: Settings | None = None,
+    links: Links | None = None,
 ) -> GroupMember:
-    """Add a member; with `invite_email` (and `settings` for the link) they are invited by mail."""
+    """Add a member; with `invite_email` (and `links` to make the link) they are invited by mail."""
     await group_for(user, group.id)
     errors: dict[str, str] = {}
     if not first_name.strip():
@@ -99,21 +129,17 @@ async def add_member(
     band = parse_age_band(age_band)
     if band is None:
         errors["age_band"] = _("Choose the member's age band.")
-    email = normalise_email(invite_email)
-    if email and (len(invite_email.strip()) > 254 or not EMAIL_RE.match(email)):
+    if invite_email.strip() and not valid_email(invite_email):
         errors["invite_email"] = _("Enter an email address like name@example.org.")
-    if errors:
-        raise ServiceError(_("Please correct the marked fields."), errors=errors)
+    refuse_invalid(errors)
     assert band is not None
+    email = normalise_email(invite_email)
     async with in_transaction():
         member = await GroupMember.create(
-            group=group,
-            first_name=first_name.strip()[:80],
-            age_band=band,
-            invite_email=email,
+            group=group, first_name=first_name.strip()[:80], age_band=band, invite_email=email
         )
-        if email and settings is not None:
-            await _send_invitation(settings, user, group, member)
+        if email and links is not None:
+            await _send_invitation(links, user, group, member)
         await audit.record(
             "group.member_add",
             actor=user,
@@ -124,23 +150,23 @@ async def add_member(
     return member
 
 
-async def _send_invitation(
-    settings: Settings, inviter: User, group: Group, member: GroupMember
-) -> None:
-    token = await tokens.issue("invite", ttl=INVITE_TTL, payload={"member": member.id})
-    link = f"{settings.base_url}/invitations/{token}"
+async def _send_invitation(links: Links, inviter: User, group: Group, member: GroupMember) -> None:
+    token = await tokens.issue("invite", payload={"member": member.id})
+    body = _(
+        'Hello %(first_name)s,\n\n%(name)s added you to the group "%(group)s" for the European '
+        "Prevention Prize.\nTo join it, create an account (or log in) and accept the invitation "
+        "with this link:\n%(link)s",
+        first_name=member.first_name,
+        name=inviter.display_name,
+        group=group.name,
+        link=links("invitation", token=token),
+    )
     await queue_email(
         to=member.invite_email,
         subject=_(
             "%(name)s invites you to join %(group)s", name=inviter.display_name, group=group.name
         ),
-        body=_(
-            'Hello %(first_name)s,\n\n%(name)s added you to the group "%(group)s" for the European Prevention Prize.\nTo join it, create an account (or log in) and accept the invitation with this link:\n%(link)s\n\nThe link is valid for 14 days.',
-            first_name=member.first_name,
-            name=inviter.display_name,
-            group=group.name,
-            link=link,
-        ),
+        body=body + "\n\n" + tokens.lifetime_note("invite"),
     )
 
 
@@ -149,10 +175,12 @@ async def invitation(token: str) -> tuple[Token, GroupMember, Group]:
     record = await tokens.lookup(token, "invite")
     member = None
     if record is not None and tokens.is_open(record):
-        member = await GroupMember.get_or_none(id=record.payload.get("member"), user=None)
+        member = await GroupMember.get_or_none(
+            id=record.payload.get("member"), user=None
+        ).select_related("group")
     if record is None or member is None:
         raise ServiceError(_("This link is invalid or has expired. Ask for a new one."))
-    return record, member, await Group.get(id=member.group_id)  # type: ignore[attr-defined]
+    return record, member, member.group
 
 
 async def accept_invitation(user: User, token: str) -> Group:
@@ -175,12 +203,20 @@ async def accept_invitation(user: User, token: str) -> Group:
     return group
 
 
-async def record_consent(user: User, member: GroupMember, *, guardian_name: str) -> GroupMember:
-    group = await group_for(user, member.group_id)  # type: ignore[attr-defined]
+async def record_consent(
+    user: User, group: Group, member_id: int | str, *, guardian_name: str
+) -> GroupMember:
+    """Record that a parent or guardian consented for a member of the user's group."""
+    await group_for(user, group.id)
+    number = parse_id(member_id)
+    member = None
+    if number is not None:
+        member = await GroupMember.get_or_none(id=number, group=group)
+    if member is None:
+        raise ServiceError(_("This member does not exist."))
     if not guardian_name.strip():
-        raise ServiceError(
-            _("Please correct the marked fields."),
-            errors={"guardian_name": _("Enter the name of the parent or guardian who consented.")},
+        raise InvalidInput(
+            {"guardian_name": _("Enter the name of the parent or guardian who consented.")}
         )
     member.guardian_name = guardian_name.strip()[:120]
     member.guardian_consent_at = datetime.now(UTC)
@@ -194,9 +230,6 @@ async def record_consent(user: User, member: GroupMember, *, guardian_name: str)
         after={"member": member.id},
     )
     return member
-
-
-DEFAULT_CONSENT_AGE = 18
 
 
 async def consent_age_in_force() -> int:
@@ -215,10 +248,27 @@ def needs_consent(member: GroupMember, edition: Edition) -> bool:
     return member.age_band.lower_age < edition.consent_age and member.guardian_consent_at is None
 
 
+def _consent_problem(member: GroupMember, edition: Edition) -> str:
+    if member.age_band.upper_age < edition.consent_age:
+        return _(
+            "%(name)s is under %(age)s: record a parent's or guardian's consent on the group "
+            "page before submitting.",
+            name=member.first_name,
+            age=edition.consent_age,
+        )
+    return _(
+        "%(name)s's age band reaches below %(age)s, the age from which this call needs no "
+        "guardian's consent: record a parent's or guardian's consent on the group page before "
+        "submitting.",
+        name=member.first_name,
+        age=edition.consent_age,
+    )
+
+
 async def submission_blockers(group: Group, edition: Edition) -> list[str]:
     """Why this group cannot submit to this edition yet; empty when it can."""
     problems: list[str] = []
-    members = await hot.children_of(GroupMember, "group_id", group.id)
+    members = await members_of(group)
     if not (edition.min_team_size <= len(members) <= edition.max_team_size):
         problems.append(
             _(
@@ -230,23 +280,5 @@ async def submission_blockers(group: Group, edition: Edition) -> list[str]:
         )
     if edition.eligible_countries and group.country not in edition.eligible_countries:
         problems.append(_("Groups from %(c)s cannot apply to this call.", c=group.country))
-    for member in members:
-        if not needs_consent(member, edition):
-            continue
-        if member.age_band.upper_age < edition.consent_age:
-            problems.append(
-                _(
-                    "%(name)s is under %(age)s: record a parent's or guardian's consent on the group page before submitting.",
-                    name=member.first_name,
-                    age=edition.consent_age,
-                )
-            )
-        else:
-            problems.append(
-                _(
-                    "%(name)s's age band reaches below %(age)s, the age from which this call needs no guardian's consent: record a parent's or guardian's consent on the group page before submitting.",
-                    name=member.first_name,
-                    age=edition.consent_age,
-                )
-            )
+    problems.extend(_consent_problem(m, edition) for m in members if needs_consent(m, edition))
     return problems

@@ -1,77 +1,107 @@
-"""Organisers decide eligibility of submitted applications and move the call through phases."""
+"""Organisers run the call: the list of submitted applications, eligibility decisions, the
+edition's phases, and one application read in full."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
 from grants.i18n import gettext as _
-from grants.models import Application, ApplicationStatus, Edition, EditionStatus, StatusChange, User
-from grants.services import audit
-from grants.services.errors import NotFound, ServiceError
-from grants.services.permissions import require_organiser
+from grants.models import (
+    Application,
+    ApplicationStatus,
+    Assignment,
+    Edition,
+    EditionStatus,
+    Panel,
+    StatusChange,
+    User,
+)
+from grants.services import audit, lifecycle
+from grants.services.editions import panels_of
+from grants.services.errors import ServiceError
+from grants.services.permissions import application_for_organiser, require_organiser
+from grants.services.submission import answers_by_key
 
 DECISIONS = {"eligible": ApplicationStatus.ELIGIBLE, "ineligible": ApplicationStatus.INELIGIBLE}
-SCREENABLE = (ApplicationStatus.SUBMITTED, ApplicationStatus.ELIGIBLE, ApplicationStatus.INELIGIBLE)
-PHASES = list(EditionStatus)
+MAX_NOTE = 2000
+# Every phase an organiser may choose by hand; results are published from the ranking page.
+PHASES = [phase for phase in EditionStatus if phase != EditionStatus.PUBLISHED]
 
 
-async def application_for_organiser(user: User, application_id: int) -> Application:
-    application = await Application.get_or_none(id=application_id).prefetch_related(
-        "edition", "group", "category"
+@dataclass
+class Overview:
+    """The organisers' main page of a call."""
+
+    edition: Edition
+    applications: list[Application]  # every one not in draft, by reference
+    panels: list[Panel]
+    assignments: list[Assignment]
+
+
+async def overview(user: User, edition: Edition) -> Overview:
+    await require_organiser(user, edition)
+    return Overview(
+        edition=edition,
+        applications=await Application.filter(edition=edition)
+        .exclude(status=ApplicationStatus.DRAFT)
+        .select_related("group", "category")
+        .order_by("reference"),
+        panels=await panels_of(edition),
+        assignments=await Assignment.filter(application__edition=edition).select_related(
+            "juror", "application", "panel"
+        ),
     )
-    if application is None:
-        raise NotFound(_("This application does not exist."))
-    await require_organiser(user, application.edition)
-    return application
+
+
+@dataclass
+class ApplicationFile:
+    """One application as organisers read it."""
+
+    application: Application
+    answers: dict[str, Any]  # by question key
+    history: list[StatusChange]
+
+
+async def application_file(user: User, application_id: int) -> ApplicationFile:
+    application = await application_for_organiser(user, application_id)
+    return ApplicationFile(
+        application=application,
+        answers=await answers_by_key(application),
+        history=await lifecycle.history(application),
+    )
 
 
 async def screen(
-    user: User, application: Application, *, decision: str, note: str = "", ip: str = ""
-) -> None:
-    edition: Edition = await application.edition
-    await require_organiser(user, edition)
+    user: User, application_id: int, *, decision: str, note: str = "", ip: str = ""
+) -> Application:
+    """Mark a submitted application eligible or ineligible (a decision can be changed)."""
+    application = await application_for_organiser(user, application_id)
     if decision not in DECISIONS:
         raise ServiceError(_("Choose eligible or ineligible."))
-    if application.status not in SCREENABLE:
+    if application.status not in lifecycle.SCREENABLE:
         raise ServiceError(_("Only submitted applications can be screened."))
     target = DECISIONS[decision]
     async with in_transaction():
-        before = application.status
-        application.status = target
-        await application.save(update_fields=["status", "updated_at"])
-        await StatusChange.create(
-            application=application,
-            from_status=before,
-            to_status=target,
-            actor=user,
-            note=note[:2000],
-        )
+        before = await lifecycle.move(application, target, actor=user, note=note[:MAX_NOTE])
         await audit.record(
             "application.screen",
             actor=user,
             object_type="application",
             object_id=application.id,
             before={"status": before},
-            after={"status": target, "note": note[:2000]},
+            after={"status": target, "note": note[:MAX_NOTE]},
             ip=ip,
         )
+    return application
 
 
 async def set_phase(user: User, edition: Edition, *, phase: str, ip: str = "") -> None:
     await require_organiser(user, edition)
-    try:
-        target = EditionStatus(phase)
-    except ValueError:
-        raise ServiceError(_("Unknown phase.")) from None
-    before = edition.status
-    edition.status = target
-    await edition.save(update_fields=["status"])
-    await audit.record(
-        "edition.phase",
-        actor=user,
-        object_type="edition",
-        object_id=edition.id,
-        before={"status": before},
-        after={"status": target},
-        ip=ip,
-    )
+    target = next((p for p in PHASES if p.value == phase), None)
+    if target is None:
+        raise ServiceError(_("Unknown phase."))
+    async with in_transaction():
+        await lifecycle.move_edition(edition, target, actor=user, ip=ip)

@@ -8,22 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, BinaryIO
-from zoneinfo import ZoneInfo
 
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from grants.i18n import gettext as _
-from grants.mail import queue_email
+from grants.i18n.dates import in_zone
+from grants.i18n.labels import WRITTEN_LANGUAGES
+from grants.mail import Links, queue_email
 from grants.models import (
     Answer,
     Application,
+    ApplicationMessage,
     ApplicationStatus,
     Attachment,
     Category,
@@ -34,32 +34,22 @@ from grants.models import (
     QuestionKind,
     StatusChange,
     User,
-    hot,
 )
-from grants.services import audit, groups
-from grants.services.errors import ServiceError
+from grants.services import audit, groups, lifecycle
+from grants.services.errors import NotFound, ServiceError, refuse_invalid
+from grants.services.forms import (
+    SUMMARY_WORDS,
+    EditionForm,
+    form_of,
+    parse_answer,
+    word_count,
+)
+from grants.services.parsing import parse_id
+from grants.services.permissions import application_for_applicant
 from grants.settings import Settings
 from grants.storage import LocalStorage, StoredFile, TooLarge
 
-LANGUAGE_CHOICES = (
-    "en",
-    "fr",
-    "ru",
-    "de",
-    "es",
-    "it",
-    "uk",
-    "ka",
-    "kk",
-    "ky",
-    "tg",
-    "uz",
-    "tr",
-    "other",
-)
-URL_RE = re.compile(r"^https?://[^\s/$.?#].[^\s]*$", re.IGNORECASE)
-EDITABLE = (ApplicationStatus.DRAFT,)
-WITHDRAWABLE = (ApplicationStatus.DRAFT, ApplicationStatus.SUBMITTED)
+MAX_TITLE = 200
 
 
 def now() -> datetime:
@@ -68,18 +58,6 @@ def now() -> datetime:
 
 def accepting(edition: Edition, at: datetime) -> bool:
     return edition.status == EditionStatus.OPEN and edition.opens_at <= at < edition.closes_at
-
-
-def in_zone(moment: datetime, zone: str) -> str:
-    """A moment as the call's organisers state it: local time with the zone named."""
-    try:
-        return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M ") + zone
-    except (KeyError, ValueError):
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def word_count(text: str) -> int:
-    return len(text.split())
 
 
 async def allocate_reference(edition: Edition) -> str:
@@ -94,16 +72,18 @@ async def allocate_reference(edition: Edition) -> str:
 
 
 async def create_draft(
-    user: User, *, edition: Edition, group: Group, title: str, language: str
+    user: User, *, edition: Edition, group_id: str, title: str, language: str
 ) -> Application:
-    await groups.group_for(user, group.id)
+    """Start an application of one of the user's groups to an open call."""
+    group = next((g for g in await groups.groups_of(user) if str(g.id) == group_id.strip()), None)
     errors: dict[str, str] = {}
+    if group is None:
+        errors["group_id"] = _("Choose your group (or create one first).")
     if not title.strip():
         errors["title"] = _("Give your project a title.")
-    if language not in LANGUAGE_CHOICES:
+    if language not in WRITTEN_LANGUAGES:
         errors["language"] = _("Choose the language you write in.")
-    if errors:
-        raise ServiceError(_("Please correct the marked fields."), errors=errors)
+    refuse_invalid(errors)
     if not accepting(edition, now()):
         raise ServiceError(_("This call is not accepting applications."))
     async with in_transaction():
@@ -112,13 +92,11 @@ async def create_draft(
             edition=edition,
             group=group,
             reference=reference,
-            title=title.strip()[:200],
+            title=title.strip()[:MAX_TITLE],
             language=language,
             created_by=user,
         )
-        await StatusChange.create(
-            application=application, from_status="", to_status="draft", actor=user
-        )
+        await lifecycle.record_start(application, actor=user)
         await audit.record(
             "application.create",
             actor=user,
@@ -130,53 +108,62 @@ async def create_draft(
 
 
 def _ensure_editable(application: Application) -> None:
-    if application.status not in EDITABLE:
+    if application.status not in lifecycle.EDITABLE:
         raise ServiceError(_("This application has been submitted and can no longer be changed."))
 
 
-def parse_answer(question: Question, raw: Any) -> tuple[Any, str | None]:
-    """(value to store, error message or None) for one typed answer."""
+@dataclass(frozen=True)
+class Upload:
+    """A file as it came with a form: the name on the applicant's device, and its bytes."""
+
+    filename: str
+    source: BinaryIO
+
+
+@dataclass(frozen=True)
+class StepInput:
+    """What a step of the form sent: every text field's values, and the files by field name."""
+
+    fields: Mapping[str, list[str]]
+    files: Mapping[str, Upload]
+
+    def text(self, name: str) -> str:
+        values = self.fields.get(name) or [""]
+        return values[0]
+
+
+async def save_step(
+    user: User, application: Application, step: int, sent: StepInput, *, settings: Settings
+) -> dict[str, str]:
+    """Save one step of the form; returns field errors (valid fields are saved regardless)."""
+    if step == 1:
+        return await save_project(
+            user,
+            application,
+            title=sent.text("title"),
+            summary=sent.text("summary"),
+            language=sent.text("language"),
+            category_id=sent.text("category"),
+            publish_consent=sent.text("publish_consent") == "yes",
+        )
+    if step == 2:
+        form = await form_of(await application.edition)
+        raw = {q.key: _raw_answer(q, sent) for q in form.typed_questions}
+        uploads = [(q, sent.files[q.key]) for q in form.file_questions if q.key in sent.files]
+        errors = await save_answers(
+            user, application, raw, form.questions, uploads=uploads, settings=settings
+        )
+        remove = parse_id(sent.text("remove_attachment"))
+        if remove is not None:
+            await remove_attachment(user, application, remove, settings=settings)
+        return errors
+    return {}
+
+
+def _raw_answer(question: Question, sent: StepInput) -> Any:
     if question.kind == QuestionKind.MULTI_CHOICE:
-        values = [v for v in (raw or []) if v]
-        allowed = {o["value"] for o in question.options}
-        if any(v not in allowed for v in values):
-            return values, _("Choose from the options given.")
-        return values, None
-    text = (raw or "").strip() if isinstance(raw, str) else ""
-    if not text:
-        return None, None
-    if question.kind in (QuestionKind.SHORT_TEXT, QuestionKind.LONG_TEXT):
-        if question.word_limit and word_count(text) > question.word_limit:
-            return text, _(
-                "Use at most %(limit)s words (now %(n)s).",
-                limit=question.word_limit,
-                n=word_count(text),
-            )
-        if question.kind == QuestionKind.SHORT_TEXT and len(text) > 300:
-            return text, _("Keep this under 300 characters.")
-        return text, None
-    if question.kind == QuestionKind.NUMBER:
-        try:
-            number = float(text.replace(",", "."))
-        except ValueError:
-            return text, _("Enter a number, for example 12.")
-        if not math.isfinite(number):  # nan, inf, 1e999: not a count, and not valid JSON
-            return text, _("Enter a number, for example 12.")
-        return (int(number) if number.is_integer() else number), None
-    if question.kind == QuestionKind.DATE:
-        try:
-            return date.fromisoformat(text).isoformat(), None
-        except ValueError:
-            return text, _("Enter a date as YYYY-MM-DD, for example 2026-03-01.")
-    if question.kind == QuestionKind.LINK:
-        if not URL_RE.match(text):
-            return text, _("Enter a full web address starting with https://")
-        return text, None
-    if question.kind == QuestionKind.CHOICE:
-        if text not in {o["value"] for o in question.options}:
-            return text, _("Choose one of the options.")
-        return text, None
-    return None, None
+        return list(sent.fields.get(question.key, []))
+    return sent.text(question.key)
 
 
 async def save_project(
@@ -193,15 +180,17 @@ async def save_project(
     _ensure_editable(application)
     errors: dict[str, str] = {}
     if title.strip():
-        application.title = title.strip()[:200]
+        application.title = title.strip()[:MAX_TITLE]
     else:
         errors["title"] = _("Give your project a title.")
     application.summary = summary.strip()
-    if word_count(application.summary) > 200:
+    if word_count(application.summary) > SUMMARY_WORDS:
         errors["summary"] = _(
-            "Use at most %(limit)s words (now %(n)s).", limit=200, n=word_count(application.summary)
+            "Use at most %(limit)s words (now %(n)s).",
+            limit=SUMMARY_WORDS,
+            n=word_count(application.summary),
         )
-    if language in LANGUAGE_CHOICES:
+    if language in WRITTEN_LANGUAGES:
         application.language = language
     else:
         errors["language"] = _("Choose the language you write in.")
@@ -217,60 +206,13 @@ async def save_project(
     return errors
 
 
-@dataclass(frozen=True)
-class EditionForm:
-    """An edition's form: its questions (in order of step and position) and categories."""
-
-    questions: list[Question]
-    categories: list[Category]
-
-
-_forms: dict[int, tuple[int, EditionForm]] = {}  # edition id: (form_version, form)
-
-
-async def form_of(edition: Edition) -> EditionForm:
-    """The edition's form, read once per process and form_version.
-
-    Why: every step of every applicant needs it, it changes rarely (saving or deleting a question
-    or category raises the edition's form_version), and the edition row, read anyway with the
-    application, says whether the copy in memory is current.
-    """
-    cached = _forms.get(edition.id)
-    if cached is not None and cached[0] == edition.form_version:
-        return cached[1]
-    form = EditionForm(
-        questions=await Question.filter(edition_id=edition.id).order_by("step", "position"),
-        categories=await Category.filter(edition_id=edition.id).order_by("id"),
-    )
-    _forms[edition.id] = (edition.form_version, form)
-    return form
-
-
-def forget_forms() -> None:
-    """Drop the forms kept in memory (another database was opened: its ids mean other things)."""
-    _forms.clear()
-
-
-async def questions_of(application: Application) -> list[Question]:
-    return (await form_of(await application.edition)).questions
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A file as it came with a form: its question, the name on the applicant's device, its bytes."""
-
-    question: Question
-    filename: str
-    source: BinaryIO
-
-
 async def save_answers(
     user: User,
     application: Application,
     raw: dict[str, Any],
     questions: list[Question],
     *,
-    uploads: Sequence[Upload] = (),
+    uploads: Sequence[tuple[Question, Upload]] = (),
     settings: Settings | None = None,
 ) -> dict[str, str]:
     """Save step 2 (the edition's `questions` and any files); returns field errors by question key.
@@ -303,69 +245,87 @@ async def save_answers(
                 on_conflict=["application_id", "question_id"],
                 update_fields=["payload"],
             )
-            for upload, file in stored:
-                attachment = await Attachment.create(
-                    application=application,
-                    question=upload.question,
-                    original_name=upload.filename[-255:] or "file",
-                    stored_name=file.stored_name,
-                    content_type=file.content_type,
-                    size=file.size,
-                    sha256=file.sha256,
-                    uploaded_by=user,
-                )
-                await audit.record(
-                    "attachment.upload",
-                    actor=user,
-                    object_type="application",
-                    object_id=application.id,
-                    after={"attachment": attachment.id, "sha256": file.sha256},
-                )
+            for question, upload, file in stored:
+                await _record_attachment(user, application, question, upload, file)
     except BaseException:
-        for _upload, file in stored:  # recorded nowhere: leave no file behind
+        for _question, _upload, file in stored:  # recorded nowhere: leave no file behind
             LocalStorage(settings.upload_dir).delete(file.stored_name)  # type: ignore[union-attr]
         raise
     return errors
 
 
+async def _record_attachment(
+    user: User, application: Application, question: Question, upload: Upload, file: StoredFile
+) -> None:
+    attachment = await Attachment.create(
+        application=application,
+        question=question,
+        original_name=upload.filename[-255:] or "file",
+        stored_name=file.stored_name,
+        content_type=file.content_type,
+        size=file.size,
+        sha256=file.sha256,
+        uploaded_by=user,
+    )
+    await audit.record(
+        "attachment.upload",
+        actor=user,
+        object_type="application",
+        object_id=application.id,
+        after={"attachment": attachment.id, "sha256": file.sha256},
+    )
+
+
+Stored = list[tuple[Question, Upload, StoredFile]]
+
+
 async def _store_uploads(
-    application: Application, uploads: Sequence[Upload], settings: Settings | None
-) -> tuple[list[tuple[Upload, StoredFile]], dict[str, str]]:
+    application: Application,
+    uploads: Sequence[tuple[Question, Upload]],
+    settings: Settings | None,
+) -> tuple[Stored, dict[str, str]]:
     """Each upload stored and checked (size, type by content, total); the refused ones deleted."""
     if not uploads:
         return [], {}
     if settings is None:
         raise ValueError("uploads need the settings: they say where files are stored")
-    edition: Edition = await application.edition
+    edition = await application.edition
     storage = LocalStorage(settings.upload_dir)
-    used = sum(a.size for a in await Attachment.filter(application=application))
-    stored: list[tuple[Upload, StoredFile]] = []
+    used = sum(await Attachment.filter(application=application).values_list("size", flat=True))
+    stored: Stored = []
     errors: dict[str, str] = {}
-    for upload in uploads:
+    for question, upload in uploads:
         try:
             file = await storage.save(upload.source, max_bytes=edition.max_file_mb * 1024 * 1024)
         except TooLarge:
-            errors[upload.question.key] = _(
-                "This file is larger than %(mb)s MB. Make it smaller (for example, export the PDF with reduced image quality) and try again.",
+            errors[question.key] = _(
+                "This file is larger than %(mb)s MB. Make it smaller (for example, export the "
+                "PDF with reduced image quality) and try again.",
                 mb=edition.max_file_mb,
             )
             continue
-        if file.content_type not in edition.allowed_types:
+        problem = _refusal(edition, file, used)
+        if problem:
             storage.delete(file.stored_name)
-            errors[upload.question.key] = _(
-                "This file is not one of the allowed types (PDF, JPEG or PNG), whatever its name says."
-            )
-            continue
-        if used + file.size > edition.max_total_mb * 1024 * 1024:
-            storage.delete(file.stored_name)
-            errors[upload.question.key] = _(
-                "All files together may not exceed %(mb)s MB. Remove a file first.",
-                mb=edition.max_total_mb,
-            )
+            errors[question.key] = problem
             continue
         used += file.size
-        stored.append((upload, file))
+        stored.append((question, upload, file))
     return stored, errors
+
+
+def _refusal(edition: Edition, file: StoredFile, used: int) -> str | None:
+    """Why a stored file cannot be kept (its type, or the application's total), if it cannot."""
+    if file.content_type not in edition.allowed_types:
+        return _(
+            "This file is not one of the allowed types (PDF, JPEG or PNG), whatever its name says."
+        )
+    if used + file.size > edition.max_total_mb * 1024 * 1024:
+        return _(
+            "All files together may not exceed %(mb)s MB. Remove a file first.",
+            mb=edition.max_total_mb,
+        )
+    return None
 
 
 async def remove_attachment(
@@ -381,42 +341,45 @@ async def remove_attachment(
 
 @dataclass
 class Content:
-    """An application's content, loaded once: what the form shows, the check judges and the hash seals."""
+    """An application's content, loaded once: what the form shows, the check judges and the
+    hash seals."""
 
     application: Application
-    questions: list[Question]
-    categories: list[Category]
+    form: EditionForm
     answers: dict[str, Any]  # by question key
     attachments: list[Attachment]
+
+    @property
+    def questions(self) -> list[Question]:
+        return self.form.questions
+
+    @property
+    def categories(self) -> list[Category]:
+        return self.form.categories
 
 
 async def load_content(application: Application) -> Content:
     form = await form_of(await application.edition)
     return Content(
         application=application,
-        questions=form.questions,
-        categories=form.categories,
-        answers=await _answers_of(application, form.questions),
-        attachments=await hot.children_of(Attachment, "application_id", application.id),
+        form=form,
+        answers=await _answers(application, form),
+        attachments=await Attachment.filter(application=application).order_by("id"),
     )
 
 
 async def answers_by_key(application: Application) -> dict[str, Any]:
-    return await _answers_of(application, (await form_of(await application.edition)).questions)
+    """The application's answers by question key."""
+    return await _answers(application, await form_of(await application.edition))
 
 
-async def _answers_of(application: Application, questions: list[Question]) -> dict[str, Any]:
-    key_of = {q.id: q.key for q in questions}
-    answers = await hot.children_of(Answer, "application_id", application.id)
-    return {key_of[a.question_id]: a.value for a in answers if a.question_id in key_of}  # type: ignore[attr-defined]
+async def _answers(application: Application, form: EditionForm) -> dict[str, Any]:
+    key_of = {q.id: q.key for q in form.questions}
+    answers = await Answer.filter(application=application).values_list("question_id", "payload")
+    return {key_of[q]: payload.get("value") for q, payload in answers if q in key_of}
 
 
-async def submission_problems(
-    application: Application, content: Content | None = None
-) -> dict[str, str]:
-    """Everything that stops a submission, keyed by field ('' for the application as a whole)."""
-    content = content or await load_content(application)
-    edition: Edition = await application.edition
+def _project_problems(application: Application, content: Content) -> dict[str, str]:
     problems: dict[str, str] = {}
     if not application.title.strip():
         problems["title"] = _("Give your project a title.")
@@ -424,29 +387,35 @@ async def submission_problems(
         problems["summary"] = _("Write a short summary of your project.")
     if application.category_id is None and content.categories:  # type: ignore[attr-defined]
         problems["category"] = _("Choose one of the categories.")
+    return problems
+
+
+def _answer_problem(question: Question, content: Content, attached: set[int]) -> str | None:
+    if question.kind == QuestionKind.FILE:
+        missing = question.required and question.id not in attached
+        return _("Attach the required file.") if missing else None
+    value = content.answers.get(question.key)
+    if value in (None, "", []):
+        return _("This question needs an answer.") if question.required else None
+    return parse_answer(question, value if isinstance(value, (str, list)) else str(value))[1]
+
+
+async def submission_problems(application: Application, content: Content) -> dict[str, str]:
+    """Everything that stops a submission, keyed by field ('group' for the team)."""
+    problems = _project_problems(application, content)
     attached = {a.question_id for a in content.attachments}  # type: ignore[attr-defined]
     for question in content.questions:
-        if question.kind == QuestionKind.FILE:
-            if question.required and question.id not in attached:
-                problems[question.key] = _("Attach the required file.")
-            continue
-        value = content.answers.get(question.key)
-        if question.required and value in (None, "", []):
-            problems[question.key] = _("This question needs an answer.")
-        elif value not in (None, "", []):
-            _value, error = parse_answer(
-                question, value if isinstance(value, (str, list)) else str(value)
-            )
-            if error:
-                problems[question.key] = error
-    blockers = await groups.submission_blockers(await application.group, edition)
+        problem = _answer_problem(question, content, attached)
+        if problem:
+            problems[question.key] = problem
+    blockers = await groups.submission_blockers(await application.group, await application.edition)
     if blockers:
         problems["group"] = " ".join(blockers)
     return problems
 
 
-async def content_hash(application: Application, content: Content | None = None) -> str:
-    content = content or await load_content(application)
+def content_hash(application: Application, content: Content) -> str:
+    """The SHA-256 that seals what was submitted: project fields, answers, files' hashes."""
     canonical = {
         "reference": application.reference,
         "title": application.title,
@@ -456,9 +425,8 @@ async def content_hash(application: Application, content: Content | None = None)
         "answers": content.answers,
         "attachments": [a.sha256 for a in content.attachments],
     }
-    return hashlib.sha256(
-        json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()
-    ).hexdigest()
+    encoded = json.dumps(canonical, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(encoded).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -469,7 +437,7 @@ class Receipt:
 
 
 async def submit(
-    user: User, application: Application, *, submit_key: str, settings: Settings, ip: str = ""
+    user: User, application: Application, *, submit_key: str, links: Links, ip: str = ""
 ) -> Receipt:
     """Submit in one transaction; a repeat with the same key returns the first receipt."""
     async with in_transaction():
@@ -479,8 +447,7 @@ async def submit(
             return Receipt(current.reference, current.submitted_at, current.content_hash)
         if current.status != ApplicationStatus.DRAFT:
             raise ServiceError(_("This application has already been submitted."))
-        edition: Edition = await application.edition  # loaded with the application, a moment ago
-        current.edition = edition
+        edition = current.edition = await application.edition  # loaded with it a moment ago
         current.group = await application.group
         # The deadline first: after it, fixing the points the check would list cannot help.
         at = now()
@@ -498,16 +465,11 @@ async def submit(
                 _("Your application is not complete yet: fix the points marked below."),
                 errors=problems,
             )
-        current.status = ApplicationStatus.SUBMITTED
         current.submitted_at = at
         current.submit_key = submit_key
-        current.content_hash = await content_hash(current, content)
-        await current.save(
-            update_fields=["status", "submitted_at", "submit_key", "content_hash", "updated_at"]
-        )
-        await StatusChange.create(
-            application=current, from_status="draft", to_status="submitted", actor=user
-        )
+        current.content_hash = content_hash(current, content)
+        await current.save(update_fields=["submitted_at", "submit_key", "content_hash"])
+        await lifecycle.move(current, ApplicationStatus.SUBMITTED, actor=user)
         await audit.record(
             "application.submit",
             actor=user,
@@ -516,42 +478,45 @@ async def submit(
             after={"hash": current.content_hash},
             ip=ip,
         )
-        await queue_email(
-            to=user.email,
-            subject=_("Receipt: application %(ref)s received", ref=current.reference),
-            body=_(
-                'Hello %(name)s,\n\nwe received your application %(ref)s "%(title)s" on %(when)s.\nContent fingerprint (SHA-256): %(hash)s\n\nYou can follow it at %(link)s\n',
-                name=user.display_name,
-                ref=current.reference,
-                title=current.title,
-                when=at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                hash=current.content_hash,
-                link=f"{settings.base_url}/applications/{current.id}/receipt",
-            ),
-        )
+        await _send_receipt(user, current, links)
     return Receipt(current.reference, at, current.content_hash)
 
 
+async def _send_receipt(user: User, application: Application, links: Links) -> None:
+    assert application.submitted_at is not None
+    await queue_email(
+        to=user.email,
+        subject=_("Receipt: application %(ref)s received", ref=application.reference),
+        body=_(
+            'Hello %(name)s,\n\nwe received your application %(ref)s "%(title)s" on %(when)s.\n'
+            "Content fingerprint (SHA-256): %(hash)s\n\nYou can follow it at %(link)s\n",
+            name=user.display_name,
+            ref=application.reference,
+            title=application.title,
+            when=in_zone(application.submitted_at, application.edition.timezone, seconds=True),
+            hash=application.content_hash,
+            link=links("receipt", application_id=application.id),
+        ),
+    )
+
+
 def withdrawable(application: Application, edition: Edition, at: datetime) -> bool:
-    """Whether the applicant may still withdraw (what the receipt page offers and `withdraw` checks)."""
-    return application.status in WITHDRAWABLE and at < edition.closes_at
+    """Whether the applicant may still withdraw (what the receipt page offers and `withdraw`
+    checks)."""
+    return application.status in lifecycle.WITHDRAWABLE and at < edition.closes_at
 
 
 async def withdraw(user: User, application: Application, *, ip: str = "") -> None:
-    """Withdraw until the deadline (a draft or a submitted application); the group gets a confirmation."""
+    """Withdraw until the deadline (a draft or a submitted application); the group gets a
+    confirmation."""
     async with in_transaction():
         current = await Application.select_for_update().get(id=application.id)
-        edition: Edition = await current.edition
-        if current.status not in WITHDRAWABLE:
+        edition = await application.edition
+        if current.status not in lifecycle.WITHDRAWABLE:
             raise ServiceError(_("This application can no longer be withdrawn."))
         if not withdrawable(current, edition, now()):
             raise ServiceError(_("Applications can be withdrawn only until the deadline."))
-        before = current.status
-        current.status = ApplicationStatus.WITHDRAWN
-        await current.save(update_fields=["status", "updated_at"])
-        await StatusChange.create(
-            application=current, from_status=before, to_status="withdrawn", actor=user
-        )
+        before = await lifecycle.move(current, ApplicationStatus.WITHDRAWN, actor=user)
         await audit.record(
             "application.withdraw",
             actor=user,
@@ -564,7 +529,8 @@ async def withdraw(user: User, application: Application, *, ip: str = "") -> Non
             to=user.email,
             subject=_("Application %(ref)s withdrawn", ref=current.reference),
             body=_(
-                'Hello %(name)s,\n\nyour application %(ref)s "%(title)s" was withdrawn on %(when)s. It will not be assessed.\n',
+                'Hello %(name)s,\n\nyour application %(ref)s "%(title)s" was withdrawn on '
+                "%(when)s. It will not be assessed.\n",
                 name=user.display_name,
                 ref=current.reference,
                 title=current.title,
@@ -572,3 +538,84 @@ async def withdraw(user: User, application: Application, *, ip: str = "") -> Non
             ),
         )
     application.status = current.status
+
+
+# --- What the applicant's pages show ----------------------------------------------------------
+
+
+@dataclass
+class FormPage:
+    """One step of the application form, or the check page (step 3)."""
+
+    content: Content
+    step: int
+    problems: dict[str, str]  # on the check page: what still stops the submission
+
+
+STEPS = (1, 2, 3)
+
+
+async def form_page(user: User, application_id: int, step: int) -> FormPage:
+    """A step of one of the user's applications; NotFound for a step that does not exist."""
+    application = await application_for_applicant(user, application_id)
+    if step not in STEPS:
+        raise NotFound(_("This page does not exist."))
+    content = await load_content(application)
+    problems = await submission_problems(application, content) if step == 3 else {}
+    return FormPage(content, step, problems)
+
+
+@dataclass
+class ReceiptPage:
+    content: Content
+    history: list[StatusChange]
+    can_withdraw: bool
+
+
+async def receipt_page(application: Application) -> ReceiptPage:
+    """`application` as `application_for_applicant` returned it."""
+    return ReceiptPage(
+        content=await load_content(application),
+        history=await lifecycle.history(application),
+        can_withdraw=withdrawable(application, await application.edition, now()),
+    )
+
+
+async def attachment_of(user: User, application_id: int, attachment_id: int) -> Attachment:
+    """A file of one of the user's applications; NotFound otherwise."""
+    application = await application_for_applicant(user, application_id)
+    attachment = await Attachment.get_or_none(id=attachment_id, application=application)
+    if attachment is None:
+        raise NotFound(_("This file does not exist."))
+    return attachment
+
+
+@dataclass
+class Dashboard:
+    """An applicant's home page: their groups, their applications with their histories, and
+    the organisers' messages."""
+
+    groups: list[Group]
+    applications: list[Application]  # newest first, each with its edition and group
+    histories: dict[int, list[StatusChange]]  # by application id
+    messages: list[ApplicationMessage]
+
+
+async def dashboard(user: User) -> Dashboard:
+    applications = (
+        await Application.filter(group__members__user_id=user.id)
+        .distinct()
+        .select_related("edition", "group")
+        .order_by("-created_at")
+    )
+    messages = (
+        await ApplicationMessage.filter(application_id__in=[a.id for a in applications])
+        .select_related("application")
+        .order_by("-created_at")
+    )
+    return Dashboard(
+        groups=await groups.groups_of(user),
+        applications=list(applications),
+        histories=await lifecycle.histories(list(applications)),
+        messages=list(messages),
+    )

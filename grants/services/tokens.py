@@ -2,35 +2,50 @@
 
 Only a SHA-256 digest of each token is stored, so a leaked table gives no usable link;
 `consume` is one conditional UPDATE, so two clicks on the same link cannot both succeed.
+Each purpose has one lifetime, here, which the mails that carry the links state.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from grants.i18n import ngettext
 from grants.models import Token, User
-from grants.security import new_token, token_digest
+
+LIFETIMES: dict[str, timedelta] = {
+    "verify": timedelta(days=3),
+    "reset": timedelta(hours=2),
+    "invite": timedelta(days=14),  # to join a group
+    "jury_invite": timedelta(days=14),
+}
+
+
+def digest(secret: str) -> str:
+    """What is stored of a token: a leaked table gives no usable links."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 async def issue(
-    purpose: str, *, ttl: timedelta, user: User | None = None, payload: dict[str, Any] | None = None
+    purpose: str, *, user: User | None = None, payload: dict[str, Any] | None = None
 ) -> str:
     """Create a token and return its secret (to put in a link); only the digest is kept."""
-    secret = new_token()
+    secret = secrets.token_urlsafe(32)
     await Token.create(
         purpose=purpose,
-        token_hash=token_digest(secret),
+        token_hash=digest(secret),
         user=user,
         payload=payload or {},
-        expires_at=datetime.now(UTC) + ttl,
+        expires_at=datetime.now(UTC) + LIFETIMES[purpose],
     )
     return secret
 
 
 async def lookup(secret: str, purpose: str) -> Token | None:
     """The token behind a link, whatever its state (callers say why it is unusable)."""
-    return await Token.get_or_none(token_hash=token_digest(secret), purpose=purpose)
+    return await Token.get_or_none(token_hash=digest(secret), purpose=purpose)
 
 
 def is_open(record: Token | None) -> bool:
@@ -43,3 +58,19 @@ async def consume(record: Token, *, user: User | None = None) -> bool:
     if user is not None:
         changes["user_id"] = user.id
     return bool(await Token.filter(id=record.id, used_at=None).update(**changes))
+
+
+def lifetime_note(purpose: str) -> str:
+    """The sentence a mail says of its link's lifetime, in the reader's language."""
+    lifetime = LIFETIMES[purpose]
+    if lifetime >= timedelta(days=1):
+        return ngettext(
+            "The link works once, for %(num)s day.",
+            "The link works once, for %(num)s days.",
+            lifetime.days,
+        )
+    return ngettext(
+        "The link works once, for %(num)s hour.",
+        "The link works once, for %(num)s hours.",
+        lifetime // timedelta(hours=1),
+    )

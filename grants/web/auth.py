@@ -8,71 +8,89 @@ from starlette.routing import Route
 
 from grants import i18n
 from grants.i18n import gettext as _
-from grants.security import client_ip, log_in, log_out
 from grants.services import accounts
 from grants.services.errors import ServiceError
-from grants.web.common import checked_form, current_user, form_values, local_path, redirect, render
+from grants.web.common import (
+    Form,
+    csrf_protected,
+    flash,
+    form_error,
+    links_for,
+    local_path,
+    redirect,
+    render,
+)
+from grants.web.session import client_ip, current_user, log_in, log_out
 
 
-async def signup(request: Request) -> Response:
+def _next(request: Request, form: Form | None = None) -> str:
+    """Where to go after signing up or in: the page that sent the person here, on this site."""
+    asked = request.query_params.get("next", "/me")
+    if form is not None:
+        asked = form.text("next", asked)
+    return local_path(asked, "/me")
+
+
+def _typed(form: Form) -> dict[str, str]:
+    """What was typed, without the password (never sent back to the browser)."""
+    return {key: value for key, value in form.values().items() if key != "password"}
+
+
+async def signup_page(request: Request) -> Response:
     await current_user(request)
-    next_url = local_path(request.query_params.get("next", "/me"), "/me")
-    if request.method == "GET":
-        return render(request, "auth/signup.html", {"next": next_url})
-    form = await checked_form(request)
-    values = form_values(form)
+    return render(request, "auth/signup.html", {"next": _next(request)})
+
+
+@csrf_protected
+async def signup(request: Request, form: Form) -> Response:
+    await current_user(request)
     try:
         user = await accounts.sign_up(
-            settings=request.app.state.settings,
-            email=values.get("email", ""),
-            display_name=values.get("display_name", ""),
-            password=values.get("password", ""),
+            links=links_for(request),
+            email=form.text("email"),
+            display_name=form.text("display_name"),
+            password=form.text("password"),
             locale=i18n.current_locale.get(),
             ip=client_ip(request),
         )
     except ServiceError as exc:
-        values.pop("password", None)
-        return render(
-            request,
-            "auth/signup.html",
-            {"values": values, "errors": exc.errors, "message": exc.message, "next": next_url},
-            status=400,
-        )
-    log_in(request, user.id, user.password_hash)
-    request.session["flash"] = _("Welcome! We sent you an email to confirm your address.")
-    return RedirectResponse(local_path(values.get("next", next_url), "/me"), status_code=303)
+        context = {"next": _next(request)}
+        return form_error(request, "auth/signup.html", context, exc, values=_typed(form))
+    log_in(request, user)
+    flash(request, _("Welcome! We sent you an email to confirm your address."))
+    return RedirectResponse(_next(request, form), status_code=303)
 
 
-async def login(request: Request) -> Response:
+async def login_page(request: Request) -> Response:
     await current_user(request)
-    next_url = local_path(request.query_params.get("next", "/me"), "/me")
-    if request.method == "GET":
-        return render(request, "auth/login.html", {"next": next_url})
-    form = await checked_form(request)
-    values = form_values(form)
+    return render(request, "auth/login.html", {"next": _next(request)})
+
+
+@csrf_protected
+async def login(request: Request, form: Form) -> Response:
+    await current_user(request)
     try:
         user = await accounts.authenticate(
             settings=request.app.state.settings,
-            email=values.get("email", ""),
-            password=values.get("password", ""),
+            email=form.text("email"),
+            password=form.text("password"),
             ip=client_ip(request),
         )
     except ServiceError as exc:
-        values.pop("password", None)
-        return render(
-            request,
-            "auth/login.html",
-            {"values": values, "message": exc.message, "next": next_url},
-            status=400,
-        )
-    log_in(request, user.id, user.password_hash)
-    return RedirectResponse(local_path(values.get("next", next_url), "/me"), status_code=303)
+        context = {"next": _next(request), "values": _typed(form), "message": exc.message}
+        return render(request, "auth/login.html", context, status=400)
+    log_in(request, user)
+    return RedirectResponse(_next(request, form), status_code=303)
 
 
-async def logout(request: Request) -> Response:
-    await checked_form(request)
+@csrf_protected
+async def logout(request: Request, form: Form) -> Response:
     log_out(request)
     return redirect(request, "home")
+
+
+def _message(request: Request, title: str, message: str, *, status: int = 200) -> Response:
+    return render(request, "auth/message.html", {"title": title, "message": message}, status=status)
 
 
 async def verify(request: Request) -> Response:
@@ -80,74 +98,51 @@ async def verify(request: Request) -> Response:
     try:
         await accounts.verify_email(request.path_params["token"])
     except ServiceError as exc:
-        return render(
-            request,
-            "auth/message.html",
-            {"title": _("Link not valid"), "message": exc.message},
-            status=400,
-        )
-    return render(
-        request,
-        "auth/message.html",
-        {
-            "title": _("Email confirmed"),
-            "message": _("Thank you, your email address is confirmed."),
-        },
-    )
+        return _message(request, _("Link not valid"), exc.message, status=400)
+    return _message(request, _("Email confirmed"), _("Thank you, your email address is confirmed."))
 
 
-async def forgot_password(request: Request) -> Response:
+async def forgot_page(request: Request) -> Response:
     await current_user(request)
-    if request.method == "GET":
-        return render(request, "auth/forgot.html")
-    form = await checked_form(request)
-    await accounts.request_password_reset(
-        settings=request.app.state.settings, email=str(form.get("email", ""))
-    )
-    return render(
+    return render(request, "auth/forgot.html")
+
+
+@csrf_protected
+async def forgot_password(request: Request, form: Form) -> Response:
+    await current_user(request)
+    await accounts.request_password_reset(links=links_for(request), email=form.text("email"))
+    return _message(
         request,
-        "auth/message.html",
-        {
-            "title": _("Check your email"),
-            "message": _(
-                "If an account exists for this address, we sent it a link to choose a new password."
-            ),
-        },
+        _("Check your email"),
+        _("If an account exists for this address, we sent it a link to choose a new password."),
     )
 
 
-async def reset_password(request: Request) -> Response:
+async def reset_page(request: Request) -> Response:
+    await current_user(request)
+    return render(request, "auth/reset.html", {"token": request.path_params["token"]})
+
+
+@csrf_protected
+async def reset_password(request: Request, form: Form) -> Response:
     await current_user(request)
     token = request.path_params["token"]
-    if request.method == "GET":
-        return render(request, "auth/reset.html", {"token": token})
-    form = await checked_form(request)
     try:
-        await accounts.reset_password(token=token, password=str(form.get("password", "")))
+        await accounts.reset_password(token=token, password=form.text("password"))
     except ServiceError as exc:
-        return render(
-            request,
-            "auth/reset.html",
-            {"token": token, "errors": exc.errors, "message": exc.message},
-            status=400,
-        )
-    return render(
-        request,
-        "auth/message.html",
-        {
-            "title": _("Password changed"),
-            "message": _("You can now log in with your new password."),
-        },
-    )
+        return form_error(request, "auth/reset.html", {"token": token}, exc)
+    return _message(request, _("Password changed"), _("You can now log in with your new password."))
 
 
 routes = [
-    Route("/signup", signup, methods=["GET", "POST"], name="signup"),
-    Route("/login", login, methods=["GET", "POST"], name="login"),
+    Route("/signup", signup_page, name="signup"),
+    Route("/signup", signup, methods=["POST"]),
+    Route("/login", login_page, name="login"),
+    Route("/login", login, methods=["POST"]),
     Route("/logout", logout, methods=["POST"], name="logout"),
     Route("/verify/{token}", verify, name="verify"),
-    Route("/password/forgot", forgot_password, methods=["GET", "POST"], name="forgot_password"),
-    Route(
-        "/password/reset/{token}", reset_password, methods=["GET", "POST"], name="reset_password"
-    ),
+    Route("/password/forgot", forgot_page, name="forgot_password"),
+    Route("/password/forgot", forgot_password, methods=["POST"]),
+    Route("/password/reset/{token}", reset_page, name="reset_password"),
+    Route("/password/reset/{token}", reset_password, methods=["POST"]),
 ]

@@ -1,30 +1,37 @@
-"""What every handler shares: rendering, the current user, CSRF-checked forms, errors."""
+"""What every handler shares: rendering, links, the posted form, decorators, form errors.
+
+A handler parses, calls one service, renders: `@login_required`, `@organiser_required` and
+`@csrf_protected` do the checks every handler would otherwise repeat, `Form` reads what was
+posted, and `form_error` puts a refused form back in front of the user with what they typed.
+"""
 
 from __future__ import annotations
 
-import hmac
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import jinja2
 from starlette.applications import Starlette
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute
 
 from grants import i18n
+from grants.i18n import dates
 from grants.i18n import gettext as _
 from grants.i18n.labels import label
-from grants.models import User, hot
-from grants.security import CSRF_FIELD, csrf_token, csrf_valid, log_out, password_mark
+from grants.mail import Links
+from grants.models import User
+from grants.services import permissions
+from grants.services.errors import ServiceError
+from grants.services.parsing import whole_number
+from grants.web.session import CSRF_FIELD, csrf_token, csrf_valid, current_user
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 Handler = Callable[[Request], Awaitable[Response]]
@@ -44,43 +51,10 @@ def build_templates() -> jinja2.Environment:
         ),
         newstyle=True,
     )
-    env.filters["local"] = localise
-    env.filters["tr"] = translated
+    env.filters["local"] = dates.in_zone
+    env.filters["tr"] = i18n.translated
     env.globals["label"] = label
     return env
-
-
-def translated(value: Any) -> str:
-    """Pick the current language from a {"en": .., "fr": .., "ru": ..} dict (English fallback)."""
-    if hasattr(value, "as_dict"):  # scoring.Text
-        value = value.as_dict()
-    if isinstance(value, dict):
-        return str(value.get(i18n.current_locale.get()) or value.get("en") or "")
-    return "" if value is None else str(value)
-
-
-def localise(moment: datetime | None, zone: str = "UTC") -> str:
-    """A UTC datetime shown in `zone`, with the zone named so nobody has to guess."""
-    if moment is None:
-        return ""
-    try:
-        tz = ZoneInfo(zone)
-    except (KeyError, ValueError):
-        tz = ZoneInfo("UTC")
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M ") + zone
-
-
-async def current_user(request: Request) -> User | None:
-    if "user" not in request.state._state:
-        uid = request.session.get("uid")
-        user = await hot.active_user(uid) if isinstance(uid, int) else None
-        if user is not None and not hmac.compare_digest(
-            request.session.get("pw", ""), password_mark(user.password_hash)
-        ):
-            user = None  # the password changed since this session began (a reset elsewhere): log in again
-            log_out(request)
-        request.state.user = user
-    return request.state.user
 
 
 def render(
@@ -102,6 +76,32 @@ def render(
     return HTMLResponse(page, status_code=status)
 
 
+def form_error(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    error: ServiceError,
+    *,
+    values: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The form again, as a 400, with the error summary, each field's error and what was typed.
+
+    A refusal that is not about the form (404, 403) goes on to the error page."""
+    if error.status_code != 400:
+        raise error
+    return render(
+        request,
+        template,
+        {**context, "values": values or {}, "errors": error.errors, "message": error.message},
+        status=400,
+    )
+
+
+def flash(request: Request, message: str) -> None:
+    """A message for the next page the user sees (after a redirect)."""
+    request.session["flash"] = message
+
+
 def local_path(target: str, default: str = "/") -> str:
     """`target` if it is a path on this site, else `default`: a `next=` never leads off-site.
 
@@ -114,59 +114,131 @@ def local_path(target: str, default: str = "/") -> str:
 
 def route_index(routes: list[BaseRoute]) -> dict[str, BaseRoute]:
     """Named routes by name, for `url_for`; a name used twice is left to Starlette's lookup."""
-    named = [route for route in routes if getattr(route, "name", None)]
-    names = [route.name for route in named]  # type: ignore[attr-defined]
-    return {route.name: route for route in named if names.count(route.name) == 1}  # type: ignore[attr-defined]
+    named = [(getattr(route, "name", None), route) for route in routes]
+    names = [name for name, _route in named if name]
+    return {name: route for name, route in named if name and names.count(name) == 1}
 
 
 def url_for(app: Starlette, name: str, **params: Any) -> str:
     """The path of a named route.
 
     Starlette's own lookup tries the routes one by one (about a hundred here, for each of a
-    page's dozen links: a tenth of a page's rendering time); the index built by `create_app`
-    makes it one dictionary lookup.
+    page's dozen links); the index built by `create_app` makes it one dictionary lookup.
     """
     route = app.state.route_by_name.get(name)
     return str((route or app).url_path_for(name, **params))
+
+
+def links_for(request: Request) -> Links:
+    """Absolute links to named routes, for services to put in mails."""
+    base = request.app.state.settings.base_url
+
+    def link(name: str, /, **params: object) -> str:
+        return base + url_for(request.app, name, **params)
+
+    return link
 
 
 def redirect(request: Request, name: str, **params: Any) -> RedirectResponse:
     return RedirectResponse(url_for(request.app, name, **params), status_code=303)
 
 
-async def checked_form(request: Request) -> FormData:
-    """The request's form, after checking its CSRF token (403 when missing or wrong)."""
-    form = await request.form(max_files=20, max_fields=500, max_part_size=1024 * 1024)
-    submitted = form.get(CSRF_FIELD) or request.headers.get("x-csrf-token")
-    if not csrf_valid(request, submitted if isinstance(submitted, str) else None):
-        raise HTTPException(
-            403, _("This form has expired. Go back, reload the page and try again.")
-        )
-    return FormData(
-        [
-            (key, clean_text(value) if isinstance(value, str) else value)
-            for key, value in form.multi_items()
-        ]
-    )
-
-
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def clean_text(value: str) -> str:
-    """Typed text without control characters (NUL is refused by PostgreSQL, and nobody types them)."""
+    """Typed text without control characters (PostgreSQL refuses NUL, and nobody types them)."""
     return CONTROL_CHARACTERS.sub("", value)
 
 
-def login_required(handler: Handler) -> Handler:
+class Form:
+    """A posted form whose CSRF token was checked: text without control characters, files apart."""
+
+    def __init__(self, data: FormData) -> None:
+        self._data = data
+
+    def text(self, name: str, default: str = "") -> str:
+        value = self._data.get(name)
+        return clean_text(value) if isinstance(value, str) else default
+
+    def texts(self, name: str) -> list[str]:
+        return [clean_text(v) for v in self._data.getlist(name) if isinstance(v, str)]
+
+    def file(self, name: str) -> UploadFile | None:
+        """The file sent under `name`, if one was chosen."""
+        value = self._data.get(name)
+        return value if isinstance(value, UploadFile) and value.filename else None
+
+    def lists(self) -> dict[str, list[str]]:
+        """Every text field with all its values (a group of checkboxes sends several)."""
+        return {key: self.texts(key) for key in self._data if key != CSRF_FIELD}
+
+    def files(self) -> dict[str, UploadFile]:
+        """The files chosen, by field name."""
+        return {key: f for key in self._data if (f := self.file(key)) is not None}
+
+    def values(self) -> dict[str, str]:
+        """What the user typed, to put back into the form after an error."""
+        return {
+            key: clean_text(value)
+            for key, value in self._data.items()
+            if isinstance(value, str) and key != CSRF_FIELD
+        }
+
+
+async def checked_form(request: Request) -> Form:
+    """The request's form, after checking its CSRF token (403 when missing or wrong)."""
+    data = await request.form(max_files=20, max_fields=500, max_part_size=1024 * 1024)
+    submitted = data.get(CSRF_FIELD) or request.headers.get("x-csrf-token")
+    if not csrf_valid(request, submitted if isinstance(submitted, str) else None):
+        raise HTTPException(
+            403, _("This form has expired. Go back, reload the page and try again.")
+        )
+    return Form(data)
+
+
+def csrf_protected(
+    handler: Callable[..., Awaitable[Response]],
+) -> Callable[..., Awaitable[Response]]:
+    """Check the posted form's CSRF token, then call `handler(request, *args, form)`."""
+
     @wraps(handler)
-    async def wrapper(request: Request) -> Response:
+    async def endpoint(request: Request, *args: Any) -> Response:
+        return await handler(request, *args, await checked_form(request))
+
+    return endpoint
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    target = quote(str(request.url.path))
+    return RedirectResponse(url_for(request.app, "login") + f"?next={target}", status_code=303)
+
+
+def login_required(handler: Handler) -> Handler:
+    """Visitors who are not signed in go to the log-in page, and come back after."""
+
+    @wraps(handler)
+    async def endpoint(request: Request) -> Response:
         if await current_user(request) is None:
-            target = quote(str(request.url.path))
-            return RedirectResponse(f"/login?next={target}", status_code=303)
+            return _to_login(request)
         return await handler(request)
 
-    return wrapper
+    return endpoint
+
+
+def organiser_required(handler: Callable[..., Awaitable[Response]]) -> Handler:
+    """For pages under /manage/{slug}: the signed-in organiser's edition, passed on as
+    `handler(request, edition)`; 404 for an unknown call, 403 for anyone else."""
+
+    @wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        user = await current_user(request)
+        if user is None:
+            return _to_login(request)
+        edition = await permissions.edition_for_organiser(user, request.path_params["slug"])
+        return await handler(request, edition)
+
+    return endpoint
 
 
 async def require_user(request: Request) -> User:
@@ -177,14 +249,7 @@ async def require_user(request: Request) -> User:
 
 def int_param(request: Request, name: str) -> int:
     """A numeric path parameter: anything else is simply a page that does not exist."""
-    try:
-        return int(request.path_params[name])
-    except (KeyError, ValueError):
-        raise HTTPException(404) from None
-
-
-def form_values(form: FormData) -> dict[str, str]:
-    """What the user typed, to put back into the form after an error."""
-    return {
-        key: value for key, value in form.items() if isinstance(value, str) and key != CSRF_FIELD
-    }
+    number = whole_number(str(request.path_params.get(name, "")))
+    if number is None:
+        raise HTTPException(404)
+    return number

@@ -1,6 +1,10 @@
-"""The organisers' pages: applications and screening, assignment, ranking, awards, publication."""
+"""The organisers' pages: applications and screening, assignment, the jury desk, ranking, awards,
+publication. Every page is under /manage/{slug} (`@organiser_required`) or names an application
+that the service checks."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -8,298 +12,250 @@ from starlette.routing import Route
 
 from grants.i18n import gettext as _
 from grants.i18n.labels import label
-from grants.models import Application, Assignment, Award, Conflict, Panel, StatusChange
-from grants.security import client_ip
-from grants.services import awards, jury, review, screening, submission
+from grants.models import Edition
+from grants.services import assignment, awards, conflicts, jurors, progress, ranking, screening
 from grants.services.errors import NotFound, ServiceError
-from grants.services.permissions import edition_by_slug, require_organiser
 from grants.web.common import (
-    checked_form,
-    form_values,
+    Form,
+    csrf_protected,
+    flash,
+    form_error,
     int_param,
+    links_for,
     login_required,
+    organiser_required,
     redirect,
     render,
     require_user,
 )
+from grants.web.session import client_ip
 
 
-async def _edition(request: Request):
-    user = await require_user(request)
-    edition = await edition_by_slug(request.path_params["slug"])
-    await require_organiser(user, edition)
-    return user, edition
-
-
-async def _overview_context(edition) -> dict:
-    applications = (
-        await Application.filter(edition=edition)
-        .exclude(status="draft")
-        .prefetch_related("group", "category")
-        .order_by("reference")
-    )
-    panels = await Panel.filter(edition=edition).order_by("id")
-    assigned = await Assignment.filter(application__edition=edition).prefetch_related(
-        "juror", "application", "panel"
-    )
+async def _overview_context(request: Request, edition: Edition) -> dict[str, Any]:
+    page = await screening.overview(await require_user(request), edition)
     return {
         "edition": edition,
-        "applications": applications,
-        "panels": panels,
-        "assignments": assigned,
+        "applications": page.applications,
+        "panels": page.panels,
+        "assignments": page.assignments,
         "phases": screening.PHASES,
         "reasons": [],
     }
 
 
-@login_required
-async def overview(request: Request) -> Response:
-    _user, edition = await _edition(request)
-    return render(request, "manage/overview.html", await _overview_context(edition))
+@organiser_required
+async def overview(request: Request, edition: Edition) -> Response:
+    return render(request, "manage/overview.html", await _overview_context(request, edition))
 
 
 @login_required
-async def screen(request: Request) -> Response:
-    user = await require_user(request)
-    application = await screening.application_for_organiser(
-        user, int_param(request, "application_id")
-    )
-    form = await checked_form(request)
-    values = form_values(form)
-    await screening.screen(
-        user,
-        application,
-        decision=values.get("decision", ""),
-        note=values.get("note", ""),
+@csrf_protected
+async def screen(request: Request, form: Form) -> Response:
+    application = await screening.screen(
+        await require_user(request),
+        int_param(request, "application_id"),
+        decision=form.text("decision"),
+        note=form.text("note"),
         ip=client_ip(request),
     )
-    request.session["flash"] = _(
-        "%(ref)s marked %(status)s.",
-        ref=application.reference,
-        status=label("status", application.status),
-    )
+    status = label("status", application.status)
+    flash(request, _("%(ref)s marked %(status)s.", ref=application.reference, status=status))
     return redirect(request, "manage", slug=application.edition.slug)
 
 
 @login_required
 async def application_detail(request: Request) -> Response:
-    user = await require_user(request)
-    application = await screening.application_for_organiser(
-        user, int_param(request, "application_id")
+    page = await screening.application_file(
+        await require_user(request), int_param(request, "application_id")
     )
-    return render(
-        request,
-        "manage/application.html",
-        {
-            "application": application,
-            "answers": await submission.answers_by_key(application),
-            "history": await StatusChange.filter(application=application).order_by("at"),
-        },
-    )
+    context = {"application": page.application, "answers": page.answers, "history": page.history}
+    return render(request, "manage/application.html", context)
 
 
-@login_required
-async def assign(request: Request) -> Response:
-    user, edition = await _edition(request)
-    form = await checked_form(request)
-    panel_id = str(form.get("panel_id", ""))
-    panel = (
-        await Panel.get_or_none(id=int(panel_id), edition=edition) if panel_id.isdigit() else None
-    )
-    if panel is None:
-        raise NotFound(_("This panel does not exist."))
+@organiser_required
+@csrf_protected
+async def assign(request: Request, edition: Edition, form: Form) -> Response:
     try:
-        result = await review.run_assignment(user, edition, panel, ip=client_ip(request))
-    except review.AssignmentImpossible as exc:
-        return render(
-            request,
-            "manage/overview.html",
-            {
-                **await _overview_context(edition),
-                "reasons": exc.reasons,
-                "message": _("The assignment is impossible as the panel stands:"),
-            },
-            status=400,
+        result = await assignment.run_assignment(
+            await require_user(request), edition, form.text("panel_id"), ip=client_ip(request)
         )
+    except ServiceError as exc:
+        context = await _overview_context(request, edition)
+        context["reasons"] = getattr(exc, "reasons", list(exc.errors.values()))
+        return form_error(request, "manage/overview.html", context, exc)
     loads = ", ".join(f"{name} {count}" for name, count in result.loads)
-    flash = _(
+    total = f"{result.total_affinity:g}"
+    message = _(
         "Assignment done: %(created)s new reviews assigned, %(kept)s kept.",
         created=result.created,
         kept=result.kept,
     )
-    flash += " " + _(
+    message += " " + _(
         "Total affinity %(total)s. Loads: %(loads)s.",
-        total=f"{result.total_affinity:g}",
+        total=total,
         loads=loads,
     )
     if result.dropped:
-        flash += " " + _(
+        message += " " + _(
             "%(n)s assignments under a conflict of interest were removed.", n=result.dropped
         )
-    request.session["flash"] = flash
+    flash(request, message)
     return redirect(request, "manage", slug=edition.slug)
 
 
-async def _jury_context(user, edition) -> dict:
+async def _jury_context(request: Request, edition: Edition) -> dict[str, Any]:
+    desk = await progress.jury_desk(await require_user(request), edition)
     return {
         "edition": edition,
-        "progress": await jury.progress(user, edition),
-        "panels": await Panel.filter(edition=edition).order_by("id"),
-        "conflicts": await Conflict.filter(application__edition=edition)
-        .prefetch_related("juror", "application")
-        .order_by("id"),
-        "review_open": edition.status in review.REVIEW_OPEN,
+        "progress": desk.progress,
+        "panels": desk.panels,
+        "conflicts": desk.conflicts,
+        "review_open": desk.review_open,
         "action": "",
     }
 
 
-@login_required
-async def jury_page(request: Request) -> Response:
-    user, edition = await _edition(request)
-    return render(request, "manage/jury.html", await _jury_context(user, edition))
+@organiser_required
+async def jury_page(request: Request, edition: Edition) -> Response:
+    return render(request, "manage/jury.html", await _jury_context(request, edition))
 
 
-JURY_ACTIONS = {"pin", "forbid", "unassign", "remind", "close", "invite"}
+async def _pin(request: Request, edition: Edition, form: Form) -> str:
+    await assignment.pin_pair(
+        await require_user(request),
+        edition,
+        member_id=form.text("member_id"),
+        reference=form.text("reference"),
+        ip=client_ip(request),
+    )
+    reference = form.text("reference").strip().upper()
+    return _("%(ref)s is assigned to the juror by hand; later runs keep it.", ref=reference)
 
 
-@login_required
-async def jury_action(request: Request) -> Response:
+async def _forbid(request: Request, edition: Edition, form: Form) -> str:
+    removed = await conflicts.forbid_pair(
+        await require_user(request),
+        edition,
+        member_id=form.text("member_id"),
+        reference=form.text("reference"),
+        reason=form.text("reason"),
+        ip=client_ip(request),
+    )
+    message = _("Conflict of interest recorded: this juror will never see this application.")
+    return message + (" " + _("Their assignment to it was removed.") if removed else "")
+
+
+async def _unassign(request: Request, edition: Edition, form: Form) -> str:
+    removed = await assignment.unassign(
+        await require_user(request), edition, form.text("assignment_id"), ip=client_ip(request)
+    )
+    return _(
+        "%(juror)s no longer reviews %(ref)s.",
+        juror=removed.juror.display_name,
+        ref=removed.application.reference,
+    )
+
+
+async def _remind(request: Request, edition: Edition, form: Form) -> str:
+    count = await progress.send_reminders(
+        await require_user(request), edition, links=links_for(request), ip=client_ip(request)
+    )
+    return _("Reminders sent to %(n)s jurors.", n=count)
+
+
+async def _close(request: Request, edition: Edition, form: Form) -> str:
+    await progress.close_review(await require_user(request), edition, ip=client_ip(request))
+    return _("The review phase is closed: the call is in deliberation and scores are frozen.")
+
+
+async def _invite(request: Request, edition: Edition, form: Form) -> str:
+    await jurors.invite_juror(
+        await require_user(request),
+        edition,
+        panel_id=form.text("panel_id"),
+        email=form.text("email"),
+        links=links_for(request),
+        ip=client_ip(request),
+    )
+    return _("Invitation sent to %(email)s.", email=form.text("email").strip().lower())
+
+
+JURY_ACTIONS = {
+    "pin": _pin,
+    "forbid": _forbid,
+    "unassign": _unassign,
+    "remind": _remind,
+    "close": _close,
+    "invite": _invite,
+}
+
+
+@organiser_required
+@csrf_protected
+async def jury_action(request: Request, edition: Edition, form: Form) -> Response:
     """Every change an organiser makes to the jury: one form per action, one service each."""
-    user, edition = await _edition(request)
-    form = await checked_form(request)
-    values = form_values(form)
-    action = request.path_params["action"]
-    if action not in JURY_ACTIONS:
+    action = JURY_ACTIONS.get(request.path_params["action"])
+    if action is None:
         raise NotFound(_("This page does not exist."))
-    ip = client_ip(request)
     try:
-        if action == "pin":
-            await jury.pin_pair(
-                user,
-                edition,
-                member_id=values.get("member_id", ""),
-                reference=values.get("reference", ""),
-                ip=ip,
-            )
-            flash = _(
-                "%(ref)s is assigned to the juror by hand; later runs keep it.",
-                ref=values.get("reference", "").strip().upper(),
-            )
-        elif action == "forbid":
-            removed = await jury.forbid_pair(
-                user,
-                edition,
-                member_id=values.get("member_id", ""),
-                reference=values.get("reference", ""),
-                reason=values.get("reason", ""),
-                ip=ip,
-            )
-            flash = _("Conflict of interest recorded: this juror will never see this application.")
-            if removed:
-                flash += " " + _("Their assignment to it was removed.")
-        elif action == "unassign":
-            removed_assignment = await jury.unassign(
-                user, edition, values.get("assignment_id", ""), ip=ip
-            )
-            flash = _(
-                "%(juror)s no longer reviews %(ref)s.",
-                juror=removed_assignment.juror.display_name,
-                ref=removed_assignment.application.reference,
-            )
-        elif action == "remind":
-            count = await jury.send_reminders(
-                user, edition, settings=request.app.state.settings, ip=ip
-            )
-            flash = _("Reminders sent to %(n)s jurors.", n=count)
-        elif action == "close":
-            await jury.close_review(user, edition, ip=ip)
-            flash = _(
-                "The review phase is closed: the call is in deliberation and scores are frozen."
-            )
-        else:
-            await jury.invite_juror(
-                user,
-                edition,
-                panel_id=values.get("panel_id", ""),
-                email=values.get("email", ""),
-                settings=request.app.state.settings,
-                ip=ip,
-            )
-            flash = _(
-                "Invitation sent to %(email)s.", email=values.get("email", "").strip().lower()
-            )
+        message = await action(request, edition, form)
     except ServiceError as exc:
-        if exc.status_code != 400:
-            raise
-        return render(
-            request,
-            "manage/jury.html",
-            {
-                **await _jury_context(user, edition),
-                "values": values,
-                "action": action,
-                "errors": exc.errors,
-                "message": exc.message,
-            },
-            status=400,
-        )
-    request.session["flash"] = flash
+        context = {**await _jury_context(request, edition), "action": request.path_params["action"]}
+        return form_error(request, "manage/jury.html", context, exc, values=form.values())
+    flash(request, message)
     return redirect(request, "manage_jury", slug=edition.slug)
 
 
-@login_required
-async def phase(request: Request) -> Response:
-    user, edition = await _edition(request)
-    form = await checked_form(request)
+@organiser_required
+@csrf_protected
+async def phase(request: Request, edition: Edition, form: Form) -> Response:
     await screening.set_phase(
-        user, edition, phase=str(form.get("phase", "")), ip=client_ip(request)
+        await require_user(request), edition, phase=form.text("phase"), ip=client_ip(request)
     )
-    request.session["flash"] = _("Phase changed.")
+    flash(request, _("Phase changed."))
     return redirect(request, "manage", slug=edition.slug)
 
 
-@login_required
-async def ranking(request: Request) -> Response:
-    user, edition = await _edition(request)
-    rows = await review.ranking(user, edition)
-    titles = {a.reference: a for a in await Application.filter(edition=edition)}
-    awarded = {a.application_id: a for a in await Award.filter(edition=edition)}  # type: ignore[attr-defined]
-    context = {
+async def _ranking_context(request: Request, edition: Edition) -> dict[str, Any]:
+    page = await ranking.ranking_page(await require_user(request), edition)
+    return {
         "edition": edition,
-        "rows": rows,
-        "applications": titles,
-        "awards": awarded,
-        "rubric": review.edition_rubric(edition),
+        "rows": page.rows,
+        "applications": page.applications,
+        "awards": page.awards,
+        "rubric": page.rubric,
     }
-    if request.method == "GET":
-        return render(request, "manage/ranking.html", context)
-    form = await checked_form(request)
-    values = form_values(form)
+
+
+@organiser_required
+async def ranking_page(request: Request, edition: Edition) -> Response:
+    return render(request, "manage/ranking.html", await _ranking_context(request, edition))
+
+
+@organiser_required
+@csrf_protected
+async def record_award(request: Request, edition: Edition, form: Form) -> Response:
+    """Record an award, or (action=publish) publish the results."""
+    user = await require_user(request)
     try:
-        if values.get("action") == "publish":
+        if form.text("action") == "publish":
             await awards.publish(user, edition, ip=client_ip(request))
-            request.session["flash"] = _("Results published.")
+            flash(request, _("Results published."))
             return redirect(request, "winners", slug=edition.slug)
-        position = values.get("position", "1")
-        amount = values.get("amount_eur", "0")
         await awards.record_award(
             user,
             edition,
-            reference=values.get("reference", ""),
-            title=values.get("title", ""),
-            position=int(position) if position.isdigit() else 1,
-            amount_eur=int(amount) if amount.isdigit() else 0,
-            citation=values.get("citation", ""),
+            reference=form.text("reference"),
+            title=form.text("title"),
+            position=form.text("position"),
+            amount_eur=form.text("amount_eur"),
+            citation=form.text("citation"),
             ip=client_ip(request),
         )
     except ServiceError as exc:
-        return render(
-            request,
-            "manage/ranking.html",
-            {**context, "values": values, "errors": exc.errors, "message": exc.message},
-            status=400,
-        )
-    request.session["flash"] = _("Award recorded. It stays private until you publish.")
+        context = await _ranking_context(request, edition)
+        return form_error(request, "manage/ranking.html", context, exc, values=form.values())
+    flash(request, _("Award recorded. It stays private until you publish."))
     return redirect(request, "ranking", slug=edition.slug)
 
 
@@ -309,7 +265,8 @@ routes = [
     Route("/manage/{slug}/jury", jury_page, name="manage_jury"),
     Route("/manage/{slug}/jury/{action}", jury_action, methods=["POST"], name="manage_jury_action"),
     Route("/manage/{slug}/phase", phase, methods=["POST"], name="phase"),
-    Route("/manage/{slug}/ranking", ranking, methods=["GET", "POST"], name="ranking"),
+    Route("/manage/{slug}/ranking", ranking_page, name="ranking"),
+    Route("/manage/{slug}/ranking", record_award, methods=["POST"]),
     Route("/manage/applications/{application_id}", application_detail, name="manage_application"),
     Route("/manage/applications/{application_id}/screen", screen, methods=["POST"], name="screen"),
 ]

@@ -6,57 +6,29 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-import scoring
 from grants import i18n
-from grants.models import Category, Edition, EditionStatus
-from grants.services import awards
-from grants.services.permissions import edition_by_slug
-from grants.web.common import current_user, local_path, render
+from grants.services import public
+from grants.web.common import local_path, render
+from grants.web.session import current_user
 
 
 async def home(request: Request) -> Response:
     await current_user(request)
-    editions = (
-        await Edition.exclude(status=EditionStatus.DRAFT)
-        .prefetch_related("programme")
-        .order_by("-year", "id")
-    )
-    return render(request, "public/home.html", {"editions": editions})
+    return render(request, "public/home.html", {"editions": await public.public_editions()})
 
 
 async def call_page(request: Request) -> Response:
     await current_user(request)
-    edition = await edition_by_slug(request.path_params["slug"])
-    if edition.status == EditionStatus.DRAFT:
-        from starlette.exceptions import HTTPException
-
-        raise HTTPException(404)
-    categories = await Category.filter(edition=edition).order_by("id")
-    user_zone = request.session.get("tz") or ""
-    return render(
-        request,
-        "public/call.html",
-        {
-            "edition": edition,
-            "categories": categories,
-            "rubric": scoring.get_rubric(edition.rubric_name),
-            "user_zone": user_zone,
-        },
-    )
+    page = await public.call_page(request.path_params["slug"])
+    context = {"edition": page.edition, "categories": page.categories, "rubric": page.rubric}
+    return render(request, "public/call.html", context)
 
 
 async def winners(request: Request) -> Response:
     await current_user(request)
-    edition = await edition_by_slug(request.path_params["slug"])
-    return render(
-        request,
-        "public/winners.html",
-        {
-            "edition": edition,
-            "winners": await awards.public_winners(edition),
-            "published": awards.is_public(edition),
-        },
-    )
+    page = await public.winners_page(request.path_params["slug"])
+    context = {"edition": page.edition, "winners": page.winners, "published": page.published}
+    return render(request, "public/winners.html", context)
 
 
 async def choose_language(request: Request) -> Response:

@@ -85,11 +85,11 @@ async def test_every_minor_needs_a_recorded_consent(edition, alice):
     assert blockers[1].startswith("Bruno is under 18")
 
     with pytest.raises(ServiceError) as caught:
-        await groups.record_consent(alice, bruno, guardian_name="  ")
+        await groups.record_consent(alice, group, bruno.id, guardian_name="  ")
     assert "guardian_name" in caught.value.errors
-    await groups.record_consent(alice, bruno, guardian_name="Ana Costa")
+    await groups.record_consent(alice, group, bruno.id, guardian_name="Ana Costa")
     lead = await GroupMember.get(group=group, role="lead")
-    await groups.record_consent(alice, lead, guardian_name="Maria Silva")
+    await groups.record_consent(alice, group, lead.id, guardian_name="Maria Silva")
     assert await groups.submission_blockers(group, edition) == []
 
     edition.consent_age = 16  # a call with a lower consent age does not ask for 16-17 year olds

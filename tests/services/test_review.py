@@ -1,55 +1,47 @@
-"""The review services called directly: what a run keeps, drops and creates."""
+"""An edition's rubric is pinned by the first score and cannot change silently afterwards."""
 
 from __future__ import annotations
 
-from grants.models import (
-    Application,
-    ApplicationStatus,
-    Assignment,
-    Conflict,
-    Edition,
-    Panel,
-    Review,
-    User,
-)
-from grants.services import jury, review
+import pytest
+
+import scoring
+from grants.models import Application, Assignment, Edition, Panel, User
+from grants.services import assignment, review
+from grants.services.errors import ServiceError
 
 
-async def _ready(references: list[str], *, k: int = 2) -> tuple[User, Edition, Panel]:
+async def a_juror_assignment() -> Assignment:
     edition = await Edition.get(slug="epp-2027")
-    edition.reviews_per_application = k
-    await edition.save()
-    await Application.filter(reference__in=references).update(status=ApplicationStatus.ELIGIBLE)
-    organiser = await User.get(email="organiser@demo.prevention-prize.eu")
-    return organiser, edition, await Panel.get(slug="expert-jury")
-
-
-async def test_a_rerun_keeps_started_reviews_and_drops_newly_conflicted_pairs(demo):
-    organiser, edition, panel = await _ready(["EPP-2027-0001", "EPP-2027-0002"])
-    first = await review.run_assignment(organiser, edition, panel)
-    assert (first.created, first.kept, first.dropped) == (4, 0, 0)
-    assert sum(count for _name, count in first.loads) == 4
-    started, conflicted = await Assignment.all().order_by("id").limit(2)
-    await Review.create(assignment=started, overall_comment="in progress")
-    await Conflict.create(
-        juror_id=conflicted.juror_id, application_id=conflicted.application_id, source="organiser"
+    panel = await Panel.filter(edition=edition).first()
+    juror = await User.get(email="juror1@demo.prevention-prize.eu")
+    application = await Application.get(reference="EPP-2027-0001")
+    await Assignment.create(panel=panel, juror=juror, application=application)
+    return await assignment.assignment_for_juror(
+        juror, (await Assignment.get(juror=juror, application=application)).id
     )
 
-    second = await review.run_assignment(organiser, edition, panel)
-    assert (second.created, second.kept, second.dropped) == (1, 3, 1)
-    assert await Assignment.exists(id=started.id) and await Review.exists(assignment_id=started.id)
-    assert not await Assignment.exists(
-        juror_id=conflicted.juror_id, application_id=conflicted.application_id
+
+async def test_the_first_score_pins_the_rubric_and_a_changed_rubric_is_refused(settings, demo):
+    assignment = await a_juror_assignment()
+    edition = assignment.application.edition
+    await Edition.filter(id=edition.id).update(rubric_fingerprint="")
+    juror = await User.get(email="juror1@demo.prevention-prize.eu")
+    draft = (
+        {"needs-evidence": "3"}
+        if "needs-evidence" in scoring.get_rubric(edition.rubric_name).criterion_ids
+        else {}
     )
-    assert await Assignment.filter(application_id=conflicted.application_id).count() == 2
 
+    errors = await review.save_review(
+        juror, assignment, raw_scores=draft, comments={}, overall_comment="", submit=False
+    )
+    assert errors == {}
+    pinned = (await Edition.get(id=edition.id)).rubric_fingerprint
+    assert pinned == scoring.rubric_fingerprint(scoring.get_rubric(edition.rubric_name))
 
-async def test_a_conflict_declared_after_submitting_keeps_the_review_for_the_organisers(demo):
-    organiser, edition, panel = await _ready(["EPP-2027-0001"])
-    await review.run_assignment(organiser, edition, panel)
-    assignment = await Assignment.all().first().prefetch_related("juror")
-    await Review.create(assignment=assignment, status="submitted")
-    assert await jury.declare_conflict(assignment.juror, assignment.id) is False
-    assert await Assignment.exists(id=assignment.id)
-    assert await review.assignments_of(assignment.juror) == []
-    assert await review.edition_reviews(edition) == []  # a conflicted review does not count
+    # Someone swaps the rubric file behind the edition's back: scoring stops with a clear message.
+    await Edition.filter(id=edition.id).update(rubric_fingerprint="0" * 64)
+    with pytest.raises(ServiceError, match="rubric"):
+        await review.save_review(
+            juror, assignment, raw_scores=draft, comments={}, overall_comment="", submit=False
+        )

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from tortoise import connections
 
+from grants.i18n.dates import in_zone
 from grants.mail import send_pending
 from grants.models import (
     Application,
@@ -695,7 +696,8 @@ async def test_submitting_twice_gives_one_submission_and_the_same_receipt(alice,
         assert location(response) == f"/applications/{application.id}/receipt"
     await application.refresh_from_db()
     assert application.title == "Peer talks in Lisbon"
-    assert application.content_hash == receipt[2] == await submission.content_hash(application)
+    content = await submission.load_content(application)
+    assert application.content_hash == receipt[2] == submission.content_hash(application, content)
 
     # The receipt by mail: reference, time, fingerprint, and a link that opens the receipt.
     await send_pending(settings)
@@ -703,7 +705,7 @@ async def test_submitting_twice_gives_one_submission_and_the_same_receipt(alice,
     body = mail.get_payload(decode=True).decode()
     assert (
         application.content_hash in body
-        and application.submitted_at.strftime("%Y-%m-%d %H:%M:%S UTC") in body
+        and in_zone(application.submitted_at, "Europe/Paris", seconds=True) in body
     )
     path = re.search(re.escape(settings.base_url) + r"(/\S+)", body).group(1)
     assert path == f"/applications/{application.id}/receipt"

@@ -114,7 +114,8 @@ async def test_conflicted_or_language_mismatched_pairs_are_never_assigned_nor_sh
     mine = await Assignment.filter(juror=anna).prefetch_related("application")
     assert mine and all(a.application.language in ("en", "fr") for a in mine)
 
-    # A pair that becomes conflicted after the run is dropped at the next run, not kept.
+    # A pair that becomes conflicted after its review began: the review is kept, never lost,
+    # out of the juror's reach and of the ranking; the next run gives the place to another juror.
     marco = await User.get(email=juror_email(2))
     started = (await Assignment.filter(juror=marco).prefetch_related("application"))[0]
     marco_browser = await person(make_browser, marco.email, "198.51.100.22")
@@ -132,9 +133,9 @@ async def test_conflicted_or_language_mismatched_pairs_are_never_assigned_nor_sh
     assert (await marco_browser.get(f"/jury/reviews/{started.id}")).status_code == 404
     assert started.application.title not in (await marco_browser.page("/jury")).text
     location(await assign(claire, "expert-jury"))
-    assert not await Assignment.exists(id=started.id)
-    assert await Assignment.filter(application=started.application).count() == 2
-    assert await AuditEvent.exists(action="assignment.drop")
+    assert await Assignment.exists(id=started.id) and await Review.exists(assignment_id=started.id)
+    assert await Assignment.filter(application=started.application).count() == 3
+    assert not await AuditEvent.exists(action="assignment.drop")
 
 
 async def test_blind_review_hides_the_group_on_every_page_a_juror_reaches(demo, make_browser):

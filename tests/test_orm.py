@@ -10,7 +10,7 @@ from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.context import TortoiseContext
 from tortoise.exceptions import OperationalError, TransactionManagementError
 
-from grants.sqlite import InlineSqliteClient
+from grants.orm.sqlite import InlineSqliteClient
 
 
 async def read_then_write(
@@ -73,7 +73,7 @@ async def test_interleaved_write_transactions_of_two_processes_both_commit(tmp_p
 
 
 async def test_without_begin_immediate_the_same_interleaving_fails(tmp_path):
-    """Why grants.sqlite exists: a deferred BEGIN cannot wait for the lock once it has read."""
+    """Why grants.orm begins immediate: a deferred BEGIN cannot wait for the lock once it has read."""
     first, second = await two_processes(SqliteClient, str(tmp_path / "db.sqlite3"))
     try:
         with pytest.raises((OperationalError, TransactionManagementError), match="locked"):

@@ -1,4 +1,5 @@
-"""Tortoise's SQLite backend, run on the event loop's thread, with waits for the write lock that yield.
+"""Tortoise's SQLite client, run on the event loop's thread, beginning every transaction
+immediately and giving its lock back when a transaction cannot begin.
 
 Why on the loop's thread: this app's statements are small indexed lookups of tens of
 microseconds, and aiosqlite's worker thread costs more than that per statement (a queue
@@ -101,7 +102,7 @@ class InlineConnection:
 
     async def executescript(self, script: str) -> None:
         # Scripts (schema changes) may hold their own BEGIN, so they cannot be retried as a whole:
-        # they wait in SQLite's own blocking busy handler, as they did before. Only set-up runs them.
+        # they wait in SQLite's own blocking busy handler. Only set-up (migrations) runs them.
         self._conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
         try:
             self._conn.executescript(script)
@@ -123,7 +124,8 @@ class InlineConnection:
 
 
 class LockSafeTransactionContext(SqliteTransactionContext):
-    """Tortoise's SQLite transaction context, giving its lock back when the transaction cannot begin.
+    """Tortoise's SQLite transaction context, giving its lock back when a transaction cannot
+    begin.
 
     Tortoise's own takes the connection's lock, then BEGINs; if BEGIN fails (another process held
     the write lock past the busy timeout) or the waiting task is cancelled, `__aexit__` never runs,
@@ -163,7 +165,3 @@ class InlineSqliteClient(SqliteClient):
 
 
 client_class = InlineSqliteClient
-
-
-def get_client_class(db_info: dict[str, Any]) -> type[SqliteClient]:
-    return InlineSqliteClient
