@@ -9,19 +9,19 @@ from __future__ import annotations
 import os
 import re
 import socket
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 
-import asyncpg
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from template_databases import Templates, backend_of
 
 import grants.db
 from grants.app import create_app
+from grants.demo import DemoSummary
 from grants.settings import Settings, load_settings
 
 POSTGRES_URL = os.environ.get("GRANTS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
@@ -63,56 +63,46 @@ def smtp() -> Mailbox:
     controller.stop()
 
 
-async def _postgres_available() -> str | None:
-    try:
-        connection = await asyncpg.connect(
-            POSTGRES_URL.replace("postgres://", "postgresql://"), timeout=5
-        )
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    await connection.close()
-    return None
+@pytest.fixture(scope="session")
+async def templates(tmp_path_factory) -> AsyncIterator[Templates]:
+    """The session's migrated template databases (tests/databases.py)."""
+    templates = Templates(tmp_path_factory.mktemp("templates"), POSTGRES_URL)
+    yield templates
+    await templates.close()
 
 
 @pytest.fixture(params=BACKENDS)
-async def settings(request, tmp_path, smtp) -> AsyncIterator[Settings]:
-    """A migrated, empty database of each backend; Tortoise opened for the test."""
-    environ = {
-        "GRANTS_DATA_DIR": str(tmp_path),
-        "GRANTS_SECRET_KEY": "test-secret",
-        "GRANTS_SMTP_PORT": str(smtp.port),
-    }
-    schema = None
-    if request.param == "postgres":
-        problem = await _postgres_available()
+async def settings(request, tmp_path, smtp, templates) -> AsyncIterator[Settings]:
+    """This test's own copy of the migrated database of each backend (with the demo data if the
+    test asks for `demo`); Tortoise opened for the test."""
+    backend = request.param
+    if backend == "postgres":
+        problem = await templates.postgres_problem()
         if problem:
             pytest.skip(
                 f"!!! PostgreSQL at {POSTGRES_URL} is NOT reachable ({problem}); "
                 "the PostgreSQL half of the suite did not run !!!"
             )
-        schema = f"t_{uuid.uuid4().hex[:12]}"
-        connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://"))
-        await connection.execute(f'CREATE SCHEMA "{schema}"')
-        await connection.close()
-        environ["GRANTS_DATABASE_URL"] = f"{POSTGRES_URL}?schema={schema}"
+    database = await templates.copy(backend, demo="demo" in request.fixturenames, data_dir=tmp_path)
+    environ = {
+        **templates.environ(database),
+        "GRANTS_SECRET_KEY": "test-secret",
+        "GRANTS_SMTP_PORT": str(smtp.port),
+    }
     settings = load_settings(environ)
-    await grants.db.migrate(settings)
     await grants.db.open_database(settings)
     try:
         yield settings
     finally:
         await grants.db.close_database()
-        if schema:
-            connection = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://"))
-            await connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
-            await connection.close()
+        await templates.drop(database)
 
 
 @pytest.fixture
-async def demo(settings):
-    from grants.demo import load_demo
-
-    return await load_demo(settings)
+async def demo(settings, templates) -> DemoSummary:
+    """The demo edition (grants.demo.load_demo): loaded once into a template, which `settings`
+    copied for this test."""
+    return templates.demo_summary(backend_of(settings))
 
 
 class Browser(httpx.AsyncClient):
