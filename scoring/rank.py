@@ -135,6 +135,7 @@ class _Tally:
     sums: list[float]  # raw scores given
     counts: list[int]  # counted reviews that scored the criterion
     below: list[int]  # of those, scores below the criterion's gate
+    jurors: set[str] = field(default_factory=set)  # every reviewer, abstaining or not
     values: list[float] = field(default_factory=list)  # review values (0..100)
     panels: set[str] = field(default_factory=set)  # panels of the counted reviews
     abstentions: int = 0
@@ -164,17 +165,16 @@ def _read_reviews(
     size = len(criteria)
     tallies: dict[str, _Tally] = {}
     by_panel: dict[str, list[ReviewValue]] = defaultdict(list)
-    seen: set[tuple[str, str]] = set()
     errors: list[str] = []
     for review in reviews:
         app, juror = review.application, review.juror
-        if (app, juror) in seen:
-            errors.append(f"application '{app}', juror '{juror}': more than one review")
-            continue
-        seen.add((app, juror))
         tally = tallies.get(app)
         if tally is None:
             tally = tallies[app] = _Tally([0.0] * size, [0] * size, [0] * size)
+        if juror in tally.jurors:
+            errors.append(f"application '{app}', juror '{juror}': more than one review")
+            continue
+        tally.jurors.add(juror)
         value = None if review.abstain else _add_scores(review, tally, criteria, errors)
         if value is None:
             tally.abstentions += 1
@@ -329,24 +329,21 @@ def _flags(
     rules: _Rules,
 ) -> tuple[str, ...]:
     """The row's flags, in the order of the table in docs/rubrics.md."""
+    # An if per flag, not a table of (flag, condition) pairs: this runs once per
+    # application and the pairs' allocations wake the garbage collector.
     reviews = len(tally.values)
-    raised = (
-        (FLAG_FAILED_GATE, bool(failed)),
-        (
-            FLAG_HIGH_DISAGREEMENT,
-            reviews >= 2 and spread is not None and spread > rules.disagreement_threshold,
-        ),
-        (
-            FLAG_TOO_FEW_REVIEWS,
-            rules.expected_reviews is not None and reviews < rules.expected_reviews,
-        ),
-        (
-            FLAG_MISSING_PANEL,
-            bool(rules.wanted_panels) and reviews > 0 and not rules.wanted_panels <= tally.panels,
-        ),
-        (FLAG_NO_REVIEWS, score is None),
-    )
-    return tuple(flag for flag, on in raised if on)
+    flags = []
+    if failed:
+        flags.append(FLAG_FAILED_GATE)
+    if reviews >= 2 and spread is not None and spread > rules.disagreement_threshold:
+        flags.append(FLAG_HIGH_DISAGREEMENT)
+    if rules.expected_reviews is not None and reviews < rules.expected_reviews:
+        flags.append(FLAG_TOO_FEW_REVIEWS)
+    if rules.wanted_panels and reviews and not rules.wanted_panels <= tally.panels:
+        flags.append(FLAG_MISSING_PANEL)
+    if score is None:
+        flags.append(FLAG_NO_REVIEWS)
+    return tuple(flags)
 
 
 # --------------------------------------------------------------------------- order
