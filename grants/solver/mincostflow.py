@@ -192,7 +192,7 @@ def _prepare(problem: Problem) -> tuple[_Prepared, list[str]]:
     )
     reasons = [
         *_data_reasons(problem, jurors, index),
-        *_pinned_conflict_reasons(conflicted & pinned, index),
+        *_pinned_conflict_reasons(problem, index),
         *affinity_reasons,
         *_over_pinned_reasons(prep),
         *_capacity_reasons(prep),
@@ -316,11 +316,13 @@ def _unknown_id_reasons(kind: str, pairs: Iterable[Pair], index: _Index) -> list
     return _capped(found, f"{kind} pairs with unknown ids")
 
 
-def _pinned_conflict_reasons(both: np.ndarray, index: _Index) -> list[str]:
-    """`both` is (J, A) pinned & conflicted; row-major order is (juror, application) order."""
+def _pinned_conflict_reasons(problem: Problem, index: _Index) -> list[str]:
+    """Pairs both pinned and conflicted (those naming unknown ids are reported as such)."""
+    both = problem.pinned & problem.conflicts
     found = [
-        f"pinned pair ({index.juror_ids[j]}, {index.application_ids[a]}) is also a conflict"
-        for j, a in np.argwhere(both)
+        f"pinned pair ({juror}, {app}) is also a conflict"
+        for juror, app in sorted(both)
+        if juror in index.juror_pos and app in index.app_pos
     ]
     return _capped(found, "pinned pairs that are also conflicts")
 
