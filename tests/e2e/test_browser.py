@@ -66,8 +66,9 @@ def server(tmp_path_factory):
     process.wait(timeout=20)
 
 
-@pytest.fixture
-async def page(server):
+@pytest.fixture(scope="module")
+async def chromium():
+    """Debian's Chromium, started once for the module (each test gets a fresh context)."""
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -80,10 +81,17 @@ async def page(server):
                 "--no-first-run",
             ],
         )
-        context = await browser.new_context(viewport={"width": 375, "height": 740}, base_url=server)
-        page = await context.new_page()
-        yield page
+        yield browser
         await browser.close()
+
+
+@pytest.fixture
+async def page(server, chromium):
+    """A new phone-sized browser context (no cookies, no storage) on the demo server."""
+    context = await chromium.new_context(viewport={"width": 375, "height": 740}, base_url=server)
+    page = await context.new_page()
+    yield page
+    await context.close()
 
 
 async def log_in(page, email: str) -> None:
