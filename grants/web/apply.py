@@ -137,7 +137,7 @@ async def start_page(request: Request) -> Response:
 
 @login_required
 @csrf_protected
-async def start_application(request: Request, form: Form) -> Response:
+async def create_draft(request: Request, form: Form) -> Response:
     edition, context = await _start_context(request)
     try:
         application = await submission.create_draft(
@@ -348,7 +348,7 @@ routes = [
     Route("/groups/{group_id}", group_page, name="group"),
     Route("/groups/{group_id}", change_group, methods=["POST"]),
     Route("/calls/{slug}/apply", start_page, name="start_application"),
-    Route("/calls/{slug}/apply", start_application, methods=["POST"]),
+    Route("/calls/{slug}/apply", create_draft, methods=["POST"]),
     Route("/applications/{application_id}/step/{step}", form_step, name="edit_application"),
     Route("/applications/{application_id}/step/{step}", save_step, methods=["POST"]),
     Route(

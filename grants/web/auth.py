@@ -42,7 +42,7 @@ async def signup_page(request: Request) -> Response:
 
 
 @csrf_protected
-async def signup(request: Request, form: Form) -> Response:
+async def create_account(request: Request, form: Form) -> Response:
     await current_user(request)
     try:
         user = await accounts.sign_up(
@@ -67,7 +67,7 @@ async def login_page(request: Request) -> Response:
 
 
 @csrf_protected
-async def login(request: Request, form: Form) -> Response:
+async def sign_in(request: Request, form: Form) -> Response:
     await current_user(request)
     try:
         user = await accounts.authenticate(
@@ -108,7 +108,7 @@ async def forgot_page(request: Request) -> Response:
 
 
 @csrf_protected
-async def forgot_password(request: Request, form: Form) -> Response:
+async def send_reset_link(request: Request, form: Form) -> Response:
     await current_user(request)
     await accounts.request_password_reset(links=links_for(request), email=form.text("email"))
     return _message(
@@ -124,7 +124,7 @@ async def reset_page(request: Request) -> Response:
 
 
 @csrf_protected
-async def reset_password(request: Request, form: Form) -> Response:
+async def set_new_password(request: Request, form: Form) -> Response:
     await current_user(request)
     token = request.path_params["token"]
     try:
@@ -136,13 +136,13 @@ async def reset_password(request: Request, form: Form) -> Response:
 
 routes = [
     Route("/signup", signup_page, name="signup"),
-    Route("/signup", signup, methods=["POST"]),
+    Route("/signup", create_account, methods=["POST"]),
     Route("/login", login_page, name="login"),
-    Route("/login", login, methods=["POST"]),
+    Route("/login", sign_in, methods=["POST"]),
     Route("/logout", logout, methods=["POST"], name="logout"),
     Route("/verify/{token}", verify, name="verify"),
     Route("/password/forgot", forgot_page, name="forgot_password"),
-    Route("/password/forgot", forgot_password, methods=["POST"]),
+    Route("/password/forgot", send_reset_link, methods=["POST"]),
     Route("/password/reset/{token}", reset_page, name="reset_password"),
-    Route("/password/reset/{token}", reset_password, methods=["POST"]),
+    Route("/password/reset/{token}", set_new_password, methods=["POST"]),
 ]

@@ -43,3 +43,9 @@ def test_every_mail_link_names_a_route_with_its_parameters(tmp_path):
         route = app.state.route_by_name.get(name)
         assert route is not None, f"{where}: no route named {name!r}"
         assert set(route.param_convertors) == params, where
+
+
+def test_route_names_are_unique_so_every_link_finds_its_one_route(tmp_path):
+    app = create_app(Settings(data_dir=tmp_path, secret_key="x"), manage_database=False)
+    names = [route.name for route in app.routes]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
