@@ -33,14 +33,22 @@ def extracted_messages() -> set[str]:
 def test_every_marked_string_is_translated_with_its_placeholders(language):
     with open(ROOT / f"grants/i18n/{language}/LC_MESSAGES/messages.po", "rb") as handle:
         catalog = read_po(handle)
-    translations = {m.id: m.string for m in catalog if m.id}
-    missing = sorted(extracted_messages() - {k for k, v in translations.items() if v})
-    assert not missing, f"untranslated in {language} (run `make messages` and translate): {missing}"
-    for source, target in translations.items():
-        assert set(PLACEHOLDER.findall(source)) == set(PLACEHOLDER.findall(target)), (
-            language,
-            source,
+    # A plural message is keyed by its singular and translated when every form is.
+    translations = {
+        (m.id[0] if isinstance(m.id, tuple) else m.id): (
+            m.string if isinstance(m.string, tuple) else (m.string,)
         )
+        for m in catalog
+        if m.id
+    }
+    missing = sorted(extracted_messages() - {k for k, v in translations.items() if all(v)})
+    assert not missing, f"untranslated in {language} (run `make messages` and translate): {missing}"
+    for source, forms in translations.items():
+        for target in forms:
+            assert set(PLACEHOLDER.findall(source)) == set(PLACEHOLDER.findall(target)), (
+                language,
+                source,
+            )
 
 
 def test_labels_speak_the_current_language():
