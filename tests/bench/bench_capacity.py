@@ -51,6 +51,7 @@ from common import (
     keep_large_buffers,
     log_in,
     machine_line,
+    machine_use,
     parse_server_env,
     percentile,
     prepare,
@@ -199,6 +200,7 @@ def summarise(stage: Stage, measured: dict, check: dict, plan: Plan) -> dict:
         "client_ms_per_flow": 1000 * measured["client_cpu_s"] / max(completed, 1),
         "cores": measured["cores"],
         "shared": measured["shared"],
+        "machine": measured["machine"],
         "p99_by_step": {step: percentile(values, 0.99) for step, values in steps.items()},
         **check,
         "held": held,
@@ -229,6 +231,7 @@ def details(result: dict) -> str:
         f"    {result['requests']} requests in the window; load generator "
         f"{result['client_ms_per_flow']:.1f} ms of CPU per flow; {result['shared']} visits "
         "shared a signed-in applicant with a visit in progress",
+        f"    {machine_use(result['machine'])}",
         f"    database: {result['submitted_in_db']} submitted, {result['accepted_by_http']} "
         f"receipts, lost {result['lost']}, half-written {result['half_written']}, "
         f".part files left {result['part_files_left']}",

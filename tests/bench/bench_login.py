@@ -32,6 +32,7 @@ from common import (
     keep_large_buffers,
     log_in,
     machine_line,
+    machine_use,
     parse_server_env,
     percentile,
     prepare,
@@ -85,6 +86,7 @@ async def run_stage(index: int, rate: float, servers, options: argparse.Namespac
         "queue": stage.max_accept_queue,
         "server_ms_per_login": 1000 * measured["server_cpu_s"] / max(succeeded, 1),
         "cores": measured["cores"],
+        "machine": measured["machine"],
         "held": bool(posts)
         and p99 < P99_LIMIT_S
         and fives == 0
@@ -106,6 +108,7 @@ def row(result: dict) -> str:
         f"{result['p99']:>6.2f}{result['5xx']:>5}{result['queue']:>6}"
         f"{result['server_ms_per_login']:>14.0f}  {cores:<11}{'yes' if result['held'] else 'NO':>5}"
     )
+    line += f"\n    {machine_use(result['machine'])}"
     if result["errors"] or result["unfinished"]:
         line += (
             f"\n    failed: {result['errors']}; unfinished {DRAIN_S:.0f} s after the last "

@@ -150,6 +150,18 @@ def append_summary(path: str | None, lines: list[str]) -> None:
             summary.writelines(line + "\n" for line in lines)
 
 
+def machine_use(kinds: dict[str, float]) -> str:
+    """`CpuWindow.machine` in words."""
+    if not kinds:
+        return "machine: not measured"
+    return (
+        f"machine meanwhile, in cores: servers {kinds['servers']:.2f}, load generator "
+        f"{kinds['loadgen']:.2f}, other processes {kinds['others']:.2f}, stolen by the "
+        f"hypervisor {kinds['steal']:.2f}, idle {kinds['idle']:.2f}; some task waiting "
+        f"for a core {kinds['cpu waits']:.0%} of the time, for I/O {kinds['io waits']:.0%}"
+    )
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -566,12 +578,30 @@ async def watch_accept_queue(servers: Servers, stage: Stage, every: float = 1.0)
         await asyncio.sleep(every)
 
 
+def machine_ticks() -> dict[str, int]:
+    """The whole machine's CPU time so far, in clock ticks, by kind (Linux /proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, idle, iowait, irq, softirq, steal = fields
+    ticks = {"busy": user + nice + system + irq + softirq, "idle": idle + iowait, "steal": steal}
+    # Pressure stall information: microseconds in which some task waited for a core, for I/O.
+    for kind in ("cpu", "io"):
+        try:
+            some = Path(f"/proc/pressure/{kind}").read_text().split("\n", 1)[0]
+        except OSError:
+            continue
+        ticks[f"{kind} waits"] = int(some.rsplit("total=", 1)[1]) * os.sysconf("SC_CLK_TCK")
+        ticks[f"{kind} waits"] //= 1_000_000
+    return ticks
+
+
 class CpuWindow:
-    """Each serving process's CPU between two moments, as cores used (1.0 = one core busy)."""
+    """The cores each serving process used between two moments (1.0 = one core busy), and what
+    the rest of the machine did meanwhile: this load generator, other processes (other people's
+    test suites), time stolen by the hypervisor, idle time."""
 
     def __init__(self, servers: Servers) -> None:
         self.servers = servers
-        self.readings: list[tuple[float, list[float]]] = []
+        self.readings: list[tuple[float, list[float], float, dict[str, int]]] = []
 
     def read(self) -> None:
         cpu = []
@@ -581,7 +611,7 @@ class CpuWindow:
             except OSError:
                 user = system = 0.0
             cpu.append(user + system)
-        self.readings.append((time.perf_counter(), cpu))
+        self.readings.append((time.perf_counter(), cpu, sum(os.times()[:2]), machine_ticks()))
 
     async def sample_at(self, *moments: float) -> None:
         for moment in moments:
@@ -591,9 +621,29 @@ class CpuWindow:
     def cores(self) -> list[float]:
         if len(self.readings) < 2:
             return []
-        (start, first), (end, last) = self.readings[0], self.readings[-1]
+        (start, first, _, _), (end, last, _, _) = self.readings[0], self.readings[-1]
         used = [(b - a) / (end - start) for a, b in zip(first, last, strict=True)]
         return [c for c in used if c >= 0.005]  # the reuseport supervisor only waits
+
+    def machine(self) -> dict[str, float]:
+        """Cores used by kind over the window: servers, loadgen, others, steal, idle."""
+        if len(self.readings) < 2:
+            return {}
+        (start, first, client_start, ticks_start) = self.readings[0]
+        (end, last, client_end, ticks_end) = self.readings[-1]
+        seconds, tick = end - start, os.sysconf("SC_CLK_TCK")
+        kinds = {k: (ticks_end[k] - ticks_start[k]) / tick / seconds for k in ticks_start}
+        servers = (sum(last) - sum(first)) / seconds
+        loadgen = (client_end - client_start) / seconds
+        return {
+            "servers": servers,
+            "loadgen": loadgen,
+            "others": max(0.0, kinds["busy"] - servers - loadgen),
+            "steal": kinds["steal"],
+            "idle": kinds["idle"],
+            "cpu waits": kinds.get("cpu waits", float("nan")),
+            "io waits": kinds.get("io waits", float("nan")),
+        }
 
 
 async def run_open_loop(
@@ -630,4 +680,5 @@ async def run_open_loop(
         "server_cpu_s": sum(after[:2]) - sum(before[:2]),
         "client_cpu_s": client_after - client_before,
         "cores": window.cores(),
+        "machine": window.machine(),
     }
