@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -52,10 +53,13 @@ class Token(Model):
     """Single-use tokens (email verification, password reset, invitations), only hashes stored."""
 
     id = fields.IntField(primary_key=True)
-    user = fields.ForeignKeyField("grants.User", related_name="tokens", null=True)
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "grants.User", related_name="tokens", null=True
+    )
+    user_id: int | None
     purpose = fields.CharField(max_length=32)
     token_hash = fields.CharField(max_length=64, unique=True)
-    payload = fields.JSONField(default=dict)
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -77,7 +81,10 @@ class Group(Model):
     kind = fields.CharField(max_length=32, default="informal")
     country = fields.CharField(max_length=2)
     organisation = fields.CharField(max_length=200, default="")
-    created_by = fields.ForeignKeyField("grants.User", related_name="groups_created")
+    created_by: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "grants.User", related_name="groups_created"
+    )
+    created_by_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
 
 
@@ -85,17 +92,24 @@ class GroupMember(Model):
     """A member of a group. `user` is null until an invited member accepts."""
 
     id = fields.IntField(primary_key=True)
-    group = fields.ForeignKeyField("grants.Group", related_name="members")
-    user = fields.ForeignKeyField("grants.User", related_name="memberships", null=True)
+    group: fields.ForeignKeyRelation[Group] = fields.ForeignKeyField(
+        "grants.Group", related_name="members"
+    )
+    group_id: int
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "grants.User", related_name="memberships", null=True
+    )
+    user_id: int | None
     invite_email = fields.CharField(max_length=254, default="")
     first_name = fields.CharField(max_length=80)
     role = fields.CharField(max_length=32, default="member")
     age_band = fields.CharEnumField(AgeBand)
     guardian_consent_at = fields.DatetimeField(null=True)
     guardian_name = fields.CharField(max_length=120, default="")
-    consent_recorded_by = fields.ForeignKeyField(
+    consent_recorded_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "grants.User", related_name="consents_recorded", null=True
     )
+    consent_recorded_by_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

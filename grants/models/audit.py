@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from grants.models.accounts import User
 
 
 class AuditEvent(Model):
     id = fields.IntField(primary_key=True)
     at = fields.DatetimeField(auto_now_add=True)
-    actor = fields.ForeignKeyField("grants.User", related_name="audit_events", null=True)
+    actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "grants.User", related_name="audit_events", null=True
+    )
+    actor_id: int | None
     action = fields.CharField(max_length=64, db_index=True)
     object_type = fields.CharField(max_length=64, default="")
     object_id = fields.CharField(max_length=64, default="")
-    before = fields.JSONField(null=True)
-    after = fields.JSONField(null=True)
+    before: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
+    after: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     ip = fields.CharField(max_length=64, default="")
 
 

@@ -111,7 +111,7 @@ async def _use_token(token: str, purpose: str) -> Token:
 async def verify_email(token: str) -> User:
     async with in_transaction():
         record = await _use_token(token, "verify")
-        user = await User.get(id=record.user_id)  # type: ignore[attr-defined]
+        user = await User.get(id=record.user_id)
         user.email_verified_at = datetime.now(UTC)
         await user.save(update_fields=["email_verified_at"])
         await audit.record("account.verified", actor=user, object_type="user", object_id=user.id)
@@ -175,7 +175,7 @@ async def reset_password(*, token: str, password: str) -> User:
     password_hash = await hash_password(password)
     async with in_transaction():
         record = await _use_token(token, "reset")
-        user = await User.get(id=record.user_id)  # type: ignore[attr-defined]
+        user = await User.get(id=record.user_id)
         user.password_hash = password_hash
         await user.save(update_fields=["password_hash"])
         # The throttle message tells a locked-out owner to reset: that must let them in.

@@ -88,7 +88,7 @@ async def _candidates(edition: Edition, panel: Panel) -> Candidates:
     forbidden: set[SolverPair] = set()
     affinity: dict[SolverPair, float] = {}
     for member in members:
-        user_id: int = member.user_id  # type: ignore[attr-defined]
+        user_id = member.user_id
         for application in applications:
             pair = (str(user_id), application.reference)
             if (user_id, application.id) in declared or exclusion_reason(member, application):
@@ -125,9 +125,9 @@ async def run_assignment(
     )
     by_id = {a.id: a for a in candidates.applications}
     current = {
-        (str(a.juror_id), by_id[a.application_id].reference): a  # type: ignore[attr-defined]
+        (str(a.juror_id), by_id[a.application_id].reference): a
         for a in await Assignment.filter(panel=panel)
-        if a.application_id in by_id  # type: ignore[attr-defined]
+        if a.application_id in by_id
     }
     dropped = [
         a for pair, a in current.items() if pair in candidates.forbidden and a.id not in reviewed
@@ -143,7 +143,7 @@ async def run_assignment(
                 actor=user,
                 object_type="assignment",
                 object_id=assignment.id,
-                before={"juror": assignment.juror_id, "application": assignment.application_id},  # type: ignore[attr-defined]
+                before={"juror": assignment.juror_id, "application": assignment.application_id},
                 ip=ip,
             )
         for juror_id, reference in solution.assignments:
@@ -181,7 +181,7 @@ def _solve(edition: Edition, candidates: Candidates, kept: set[SolverPair]) -> s
     problem = solver.Problem(
         reviews_per_application=edition.reviews_per_application,
         jurors=tuple(
-            solver.Juror(str(m.user_id), max_load=m.max_load, min_load=m.min_load)  # type: ignore[attr-defined]
+            solver.Juror(str(m.user_id), max_load=m.max_load, min_load=m.min_load)
             for m in candidates.members
         ),
         applications=tuple(solver.Application(a.reference) for a in candidates.applications),
@@ -199,7 +199,7 @@ def _loads(members: list[PanelMember], solution: solver.Solution) -> tuple[tuple
     counts: dict[str, int] = {}
     for juror_id, _reference in solution.assignments:
         counts[juror_id] = counts.get(juror_id, 0) + 1
-    return tuple((m.user.display_name, counts.get(str(m.user_id), 0)) for m in members)  # type: ignore[attr-defined]
+    return tuple((m.user.display_name, counts.get(str(m.user_id), 0)) for m in members)
 
 
 async def pin_pair(
@@ -212,8 +212,8 @@ async def pin_pair(
     await _check_pinnable(member, application)
     async with in_transaction():
         assignment = await Assignment.create(
-            panel_id=member.panel_id,  # type: ignore[attr-defined]
-            juror_id=member.user_id,  # type: ignore[attr-defined]
+            panel_id=member.panel_id,
+            juror_id=member.user_id,
             application=application,
             pinned=True,
         )
@@ -224,7 +224,7 @@ async def pin_pair(
             actor=user,
             object_type="assignment",
             object_id=assignment.id,
-            after={"juror": member.user_id, "application": application.id},  # type: ignore[attr-defined]
+            after={"juror": member.user_id, "application": application.id},
             ip=ip,
         )
     return assignment
@@ -232,7 +232,7 @@ async def pin_pair(
 
 async def _check_pinnable(member: PanelMember, application: Application) -> None:
     juror, reference = member.user.display_name, application.reference
-    juror_id: int = member.user_id  # type: ignore[attr-defined]
+    juror_id = member.user_id
     if application.status not in lifecycle.ASSIGNABLE:
         raise ServiceError(
             _("Only eligible applications can be assigned: screen this application first.")
@@ -288,7 +288,7 @@ async def unassign(user: User, edition: Edition, assignment_id: str, *, ip: str 
             actor=user,
             object_type="assignment",
             object_id=number,
-            before={"juror": assignment.juror_id, "application": assignment.application_id},  # type: ignore[attr-defined]
+            before={"juror": assignment.juror_id, "application": assignment.application_id},
             ip=ip,
         )
     return assignment
@@ -302,7 +302,7 @@ async def assignments_of(juror: User) -> list[Assignment]:
         .order_by("application__reference")
     )
     conflicted = await conflicted_pairs(juror=juror)
-    return [a for a in mine if (juror.id, a.application_id) not in conflicted]  # type: ignore[attr-defined]
+    return [a for a in mine if (juror.id, a.application_id) not in conflicted]
 
 
 async def assignment_for_juror(juror: User, assignment_id: int) -> Assignment:
@@ -316,7 +316,7 @@ async def assignment_for_juror(juror: User, assignment_id: int) -> Assignment:
     )
     if assignment is None or await conflicted_pairs(
         juror=juror,
-        application_id=assignment.application_id,  # type: ignore[attr-defined]
+        application_id=assignment.application_id,
     ):
         raise NotFound(_("This review does not exist or is not assigned to you."))
     return assignment

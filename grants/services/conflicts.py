@@ -83,7 +83,7 @@ async def declare_conflict(juror: User, assignment_id: int, *, ip: str = "") -> 
     assignment = await Assignment.get_or_none(id=assignment_id, juror=juror)
     if assignment is None:
         raise NotFound(_("This review does not exist or is not assigned to you."))
-    application_id: int = assignment.application_id  # type: ignore[attr-defined]
+    application_id = assignment.application_id
     async with in_transaction():
         _conflict, created = await Conflict.get_or_create(
             juror=juror,
@@ -112,7 +112,7 @@ async def forbid_pair(
     await require_organiser(user, edition)
     member = await juror_of_edition(edition, member_id)
     application = await application_by_reference(edition, reference)
-    juror_id: int = member.user_id  # type: ignore[attr-defined]
+    juror_id = member.user_id
     async with in_transaction():
         conflict, created = await Conflict.get_or_create(
             juror_id=juror_id,

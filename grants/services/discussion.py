@@ -43,14 +43,14 @@ class Discussion:
 async def _panel_colleagues(assignment: Assignment) -> list[Assignment]:
     """The other assignments of the same application in the same panel, without conflicted
     jurors."""
-    application_id: int = assignment.application_id  # type: ignore[attr-defined]
+    application_id = assignment.application_id
     others = (
-        await Assignment.filter(application_id=application_id, panel_id=assignment.panel_id)  # type: ignore[attr-defined]
+        await Assignment.filter(application_id=application_id, panel_id=assignment.panel_id)
         .exclude(id=assignment.id)
         .select_related("juror")
     )
     conflicted = await conflicted_pairs(application_id=application_id)
-    return [a for a in others if (a.juror_id, application_id) not in conflicted]  # type: ignore[attr-defined]
+    return [a for a in others if (a.juror_id, application_id) not in conflicted]
 
 
 async def discussion(juror: User, assignment: Assignment) -> Discussion:
@@ -65,16 +65,16 @@ async def discussion(juror: User, assignment: Assignment) -> Discussion:
     ).prefetch_related("scores")
     reviews = [
         OtherReview(
-            colleagues[r.assignment_id].juror.display_name,  # type: ignore[attr-defined]
+            colleagues[r.assignment_id].juror.display_name,
             r,
             {s.criterion: s for s in r.scores},
         )
-        for r in sorted(submitted, key=lambda r: r.assignment_id)  # type: ignore[attr-defined]
+        for r in sorted(submitted, key=lambda r: r.assignment_id)
     ]
-    authors = {juror.id, *(a.juror_id for a in colleagues.values())}  # type: ignore[attr-defined]
+    authors = {juror.id, *(a.juror_id for a in colleagues.values())}
     comments = (
         await DiscussionComment.filter(
-            application_id=assignment.application_id,  # type: ignore[attr-defined]
+            application_id=assignment.application_id,
             author_id__in=authors,
         )
         .select_related("author")
@@ -97,7 +97,7 @@ async def post_comment(
         raise InvalidInput({"body": _("Keep your comment under %(n)s characters.", n=MAX_COMMENT)})
     async with in_transaction():
         comment = await DiscussionComment.create(
-            application_id=assignment.application_id,  # type: ignore[attr-defined]
+            application_id=assignment.application_id,
             author=juror,
             body=text,
         )
@@ -105,7 +105,7 @@ async def post_comment(
             "discussion.comment",
             actor=juror,
             object_type="application",
-            object_id=assignment.application_id,  # type: ignore[attr-defined]
+            object_id=assignment.application_id,
             after={"comment": comment.id},
             ip=ip,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from tortoise.transactions import in_transaction
 
@@ -238,7 +239,9 @@ async def consent_age_in_force() -> int:
     A group is not tied to one call, so its page asks for consent up to the highest consent
     age among the open calls: an applicant told by a call to record consent can always do so.
     """
-    ages = await Edition.filter(status=EditionStatus.OPEN).values_list("consent_age", flat=True)
+    query = Edition.filter(status=EditionStatus.OPEN).values_list("consent_age", flat=True)
+    # values_list(flat=True) gives values, not the tuples Tortoise's types say (tortoise-orm#1112)
+    ages = cast(list[int], await query)
     return max([DEFAULT_CONSENT_AGE, *ages])
 
 

@@ -101,7 +101,7 @@ async def histories(applications: list[Application]) -> dict[int, list[StatusCha
         "at", "id"
     )
     for change in changes:
-        by_application[change.application_id].append(change)  # type: ignore[attr-defined]
+        by_application[change.application_id].append(change)
     return by_application
 
 

@@ -80,16 +80,16 @@ async def progress(user: User, edition: Edition) -> Progress:
             "assignment_id", "status"
         )
     )
-    by_juror = {(m.user_id, m.panel_id): JurorProgress(m) for m in members}  # type: ignore[attr-defined]
+    by_juror = {(m.user_id, m.panel_id): JurorProgress(m) for m in members}
     by_application = {a.id: ApplicationProgress(a) for a in applications}
     for assignment in assignments:
         review = status.get(assignment.id)
-        juror_row = by_juror.get((assignment.juror_id, assignment.panel_id))  # type: ignore[attr-defined]
+        juror_row = by_juror.get((assignment.juror_id, assignment.panel_id))
         if juror_row:
             juror_row.assigned += 1
             juror_row.drafts += review == ReviewStatus.DRAFT
             juror_row.submitted += review == ReviewStatus.SUBMITTED
-        application_row = by_application.get(assignment.application_id)  # type: ignore[attr-defined]
+        application_row = by_application.get(assignment.application_id)
         if application_row:
             application_row.assigned += 1
             application_row.submitted += review == ReviewStatus.SUBMITTED
@@ -133,8 +133,8 @@ async def _unsubmitted_by_juror(edition: Edition) -> dict[int, tuple[User, int]]
     conflicted = await conflicted_pairs(edition=edition)
     pending: dict[int, tuple[User, int]] = {}
     for assignment in assignments:
-        juror_id: int = assignment.juror_id  # type: ignore[attr-defined]
-        if assignment.id in submitted or (juror_id, assignment.application_id) in conflicted:  # type: ignore[attr-defined]
+        juror_id = assignment.juror_id
+        if assignment.id in submitted or (juror_id, assignment.application_id) in conflicted:
             continue
         juror, count = pending.get(juror_id, (assignment.juror, 0))
         pending[juror_id] = (juror, count + 1)

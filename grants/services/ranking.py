@@ -22,12 +22,12 @@ async def edition_reviews(edition: Edition) -> list[scoring.Review]:
     return [
         scoring.Review(
             application=r.assignment.application.reference,
-            juror=str(r.assignment.juror_id),  # type: ignore[attr-defined]
+            juror=str(r.assignment.juror_id),
             scores={s.criterion: s.score for s in r.scores},
             panel=r.assignment.panel.slug,
         )
         for r in reviews
-        if (r.assignment.juror_id, r.assignment.application_id) not in conflicted  # type: ignore[attr-defined]
+        if (r.assignment.juror_id, r.assignment.application_id) not in conflicted
     ]
 
 
@@ -62,6 +62,6 @@ async def ranking_page(user: User, edition: Edition) -> RankingPage:
     return RankingPage(
         rows=rows,
         applications={a.reference: a for a in await Application.filter(edition=edition)},
-        awards={a.application_id: a for a in await Award.filter(edition=edition)},  # type: ignore[attr-defined]
+        awards={a.application_id: a for a in await Award.filter(edition=edition)},
         rubric=edition_rubric(edition),
     )

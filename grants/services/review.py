@@ -48,7 +48,7 @@ async def review_of(assignment: Assignment) -> tuple[Review | None, dict[str, Cr
 async def review_statuses(assignments: list[Assignment]) -> dict[int, Review | None]:
     """The review of each assignment (None where not begun), in one query."""
     reviews = await Review.filter(assignment_id__in=[a.id for a in assignments])
-    by_assignment = {r.assignment_id: r for r in reviews}  # type: ignore[attr-defined]
+    by_assignment = {r.assignment_id: r for r in reviews}
     return {a.id: by_assignment.get(a.id) for a in assignments}
 
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
@@ -67,7 +67,9 @@ async def allocate_reference(edition: Edition) -> str:
     the increment takes the row's write lock, so two transactions never read the same number.
     """
     await Edition.filter(id=edition.id).update(next_reference=F("next_reference") + 1)
-    number = (await Edition.filter(id=edition.id).values_list("next_reference", flat=True))[0] - 1
+    query = Edition.filter(id=edition.id).values_list("next_reference", flat=True)
+    # values_list(flat=True) gives values, not the tuples Tortoise's types say (tortoise-orm#1112)
+    number = cast(list[int], await query)[0] - 1
     return f"{edition.reference_prefix}-{edition.year}-{number:04d}"
 
 
@@ -291,7 +293,9 @@ async def _store_uploads(
         raise ValueError("uploads need the settings: they say where files are stored")
     edition = await application.edition
     storage = LocalStorage(settings.upload_dir)
-    used = sum(await Attachment.filter(application=application).values_list("size", flat=True))
+    sizes = Attachment.filter(application=application).values_list("size", flat=True)
+    # values_list(flat=True) gives values, not the tuples Tortoise's types say (tortoise-orm#1112)
+    used = sum(cast(list[int], await sizes))
     stored: Stored = []
     errors: dict[str, str] = {}
     for question, upload in uploads:
@@ -385,12 +389,12 @@ def _project_problems(application: Application, content: Content) -> dict[str, s
         problems["title"] = _("Give your project a title.")
     if not application.summary.strip():
         problems["summary"] = _("Write a short summary of your project.")
-    if application.category_id is None and content.categories:  # type: ignore[attr-defined]
+    if application.category_id is None and content.categories:
         problems["category"] = _("Choose one of the categories.")
     return problems
 
 
-def _answer_problem(question: Question, content: Content, attached: set[int]) -> str | None:
+def _answer_problem(question: Question, content: Content, attached: set[int | None]) -> str | None:
     if question.kind == QuestionKind.FILE:
         missing = question.required and question.id not in attached
         return _("Attach the required file.") if missing else None
@@ -403,7 +407,7 @@ def _answer_problem(question: Question, content: Content, attached: set[int]) ->
 async def submission_problems(application: Application, content: Content) -> dict[str, str]:
     """Everything that stops a submission, keyed by field ('group' for the team)."""
     problems = _project_problems(application, content)
-    attached = {a.question_id for a in content.attachments}  # type: ignore[attr-defined]
+    attached = {a.question_id for a in content.attachments}
     for question in content.questions:
         problem = _answer_problem(question, content, attached)
         if problem:
@@ -421,7 +425,7 @@ def content_hash(application: Application, content: Content) -> str:
         "title": application.title,
         "summary": application.summary,
         "language": application.language,
-        "category": application.category_id,  # type: ignore[attr-defined]
+        "category": application.category_id,
         "answers": content.answers,
         "attachments": [a.sha256 for a in content.attachments],
     }
