@@ -448,7 +448,7 @@ JURORS = [
 
 # applicant local part -> (display name, locale, group fields, members)
 # members: (first name, age band, role, guardian name) - the "lead" is the applicant's account.
-GROUPS = {
+GROUPS: dict[str, tuple[str, str, dict[str, Any], list[tuple[str, AgeBand, str, str]]]] = {
     "applicant1": (
         "Anaïs",
         "fr",
@@ -929,12 +929,12 @@ async def _create(password_hash: str, now: datetime) -> DemoSummary:
         )
         return created
 
-    for index, (applicant, language, category, consent, title, summary, answers) in enumerate(
+    for index, (local, language, category, consent, title, summary, answers) in enumerate(
         APPLICATIONS
     ):
         submitted_at = now - timedelta(days=26 - 2 * index, hours=index % 5)
         created = await application(
-            applicant,
+            local,
             language,
             category,
             title,
@@ -951,20 +951,11 @@ async def _create(password_hash: str, now: datetime) -> DemoSummary:
             application=created,
             from_status="draft",
             to_status="submitted",
-            actor=applicants[applicant][0],
+            actor=applicants[local][0],
             at=submitted_at,
         )
-    for language, category, title, summary, answers in DRAFTS:
-        await application(
-            "applicant1",
-            language,
-            category,
-            title,
-            summary,
-            answers,
-            consent=False,
-            created_at=now - timedelta(days=2),
-        )
+    for draft in DRAFTS:  # (language, category, title, summary, answers)
+        await application("applicant1", *draft, consent=False, created_at=now - timedelta(days=2))
 
     edition.next_reference = number + 1
     await edition.save(update_fields=["next_reference"])
