@@ -160,7 +160,7 @@ class InlineSqliteClient(SqliteClient):
         connection = InlineConnection(self.filename, busy_timeout_ms=busy_timeout_ms)
         for pragma, value in pragmas.items():
             await connection.execute(f"PRAGMA {pragma}={value}")
-        self._connection = connection  # type: ignore[assignment]
+        self._connection = connection  # type: ignore[assignment]  # aiosqlite.Connection's stand-in
         await self._post_connect()
 
 

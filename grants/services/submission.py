@@ -251,7 +251,8 @@ async def save_answers(
                 await _record_attachment(user, application, question, upload, file)
     except BaseException:
         for _question, _upload, file in stored:  # recorded nowhere: leave no file behind
-            LocalStorage(settings.upload_dir).delete(file.stored_name)  # type: ignore[union-attr]
+            assert settings is not None, "files are stored only where the settings say"
+            LocalStorage(settings.upload_dir).delete(file.stored_name)
         raise
     return errors
 

@@ -44,7 +44,7 @@ def build_templates() -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,
     )
-    env.install_gettext_callables(  # type: ignore[attr-defined]
+    env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
         lambda message: i18n.gettext(message),
         lambda singular, plural, n: i18n.translations(i18n.current_locale.get()).ungettext(
             singular, plural, n
