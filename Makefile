@@ -47,8 +47,13 @@ bench: $(STAMP) compile
 e2e: $(STAMP) compile
 	$(BIN)/python -m pytest -q -m e2e tests/e2e
 
+# All three run, so one pass shows every finding; lint fails if any of them fails.
 lint: $(STAMP)
-	$(BIN)/ruff check grants scoring tests
+	status=0; \
+	$(BIN)/ruff check grants scoring tests || status=1; \
+	$(BIN)/ruff format --check grants scoring tests || status=1; \
+	$(BIN)/mypy || status=1; \
+	exit $$status
 
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -o grants/i18n/messages.pot -k N_ --no-location --sort-output .
