@@ -34,7 +34,8 @@ async def call(
     body_chunks: list[bytes] | None = None,
     gate: asyncio.Event | None = None,
 ) -> tuple[int, bytes]:
-    """Drive the ASGI app like a server would; `gate` holds back the last body chunk (a slow phone)."""
+    """Drive the ASGI app like a server would; `gate` holds back the last body chunk (a slow
+    phone)."""
     chunks = list(body_chunks or [])
     headers = [(b"content-length", str(sum(map(len, chunks))).encode())] if chunks else []
     scope = {

@@ -120,7 +120,8 @@ async def test_interleaved_write_transactions_of_two_processes_both_commit(tmp_p
 
 
 async def test_without_begin_immediate_the_same_interleaving_fails(tmp_path):
-    """Why grants.orm begins immediate: a deferred BEGIN cannot wait for the lock once it has read."""
+    """Why grants.orm begins immediate: a deferred BEGIN cannot wait for the lock once it has
+    read."""
     first, second = await two_processes(SqliteClient, str(tmp_path / "db.sqlite3"))
     try:
         with pytest.raises((OperationalError, TransactionManagementError), match="locked"):
@@ -205,7 +206,8 @@ async def test_a_transaction_that_cannot_begin_leaves_the_connection_usable(tmp_
 
 
 async def test_a_request_cancelled_while_waiting_to_begin_leaves_the_connection_usable(tmp_path):
-    """Cancelled while waiting for the write lock (a server shutting down, a timeout): no lock kept."""
+    """Cancelled while waiting for the write lock (a server shutting down, a timeout): no lock
+    kept."""
     holder, waiter = await two_processes(InlineSqliteClient, str(tmp_path / "db.sqlite3"))
 
     async def write() -> None:

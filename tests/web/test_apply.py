@@ -264,7 +264,10 @@ async def test_a_minor_without_consent_blocks_submission_until_it_is_recorded(de
     application = await start(browser)
     await fill(browser, application)
     page = await browser.page(f"/applications/{application.id}/step/3")
-    message = "Alice is under 18: record a parent's or guardian's consent on the group page before submitting."
+    message = (
+        "Alice is under 18: record a parent's or guardian's consent on the group page "
+        "before submitting."
+    )
     assert message in text_of(page)
     assert f'<a href="{group_url}">' in page.text
     assert 'name="submit_key"' not in page.text
@@ -302,8 +305,8 @@ async def test_a_call_with_a_higher_consent_age_lets_the_group_page_record_that_
     application = await start(browser)
     await fill(browser, application)
     message = (
-        "Alice's age band reaches below 21, the age from which this call needs no guardian's consent: "
-        "record a parent's or guardian's consent on the group page before submitting."
+        "Alice's age band reaches below 21, the age from which this call needs no guardian's "
+        "consent: record a parent's or guardian's consent on the group page before submitting."
     )
     assert message in text_of(await browser.page(f"/applications/{application.id}/step/3"))
 
@@ -601,8 +604,8 @@ async def test_the_deadline_is_judged_by_the_server_clock(alice, settings):
     assert response.status_code == 400
     closed = edition.closes_at.astimezone(ZoneInfo("Europe/Paris")).strftime("%Y-%m-%d %H:%M")
     assert (
-        f"The deadline has passed: applications closed on {closed} Europe/Paris. Your draft is kept."
-        in response.text
+        f"The deadline has passed: applications closed on {closed} Europe/Paris. "
+        "Your draft is kept." in response.text
     )
     await late.refresh_from_db()
     assert late.status == "draft" and late.submitted_at is None and late.content_hash == ""
