@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         debug=False,
         routes=routes,
         middleware=middleware,
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings

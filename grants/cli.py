@@ -6,13 +6,14 @@ import argparse
 import asyncio
 import getpass
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 from grants.settings import Settings, load_settings
 
 
 def _run(
-    coroutine_factory: Callable[[Settings], Awaitable[int]],
+    coroutine_factory: Callable[[Settings], Coroutine[Any, Any, int]],
 ) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         return asyncio.run(coroutine_factory(load_settings()))
