@@ -6,6 +6,7 @@ import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 DEFAULT_DATA_DIR = Path("var")
 
@@ -47,8 +48,8 @@ class Settings:
             return self.database_url
         return f"sqlite://{self.data_dir / 'grants.sqlite3'}?busy_timeout=5000"
 
-    def with_(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
 
 
 def _secret_key(data_dir: Path) -> str:
