@@ -69,6 +69,7 @@ class Templates:
         self._made: dict[tuple[str, bool], Database] = {}
         self._postgres_checked = False
         self._postgres_problem: str | None = None
+        self._admin: asyncpg.Connection | None = None  # to the server's own database, for DDL
 
     def environ(self, database: Database) -> dict[str, str]:
         """The GRANTS_* variables that open `database`."""
@@ -111,6 +112,8 @@ class Templates:
         """Drop the PostgreSQL templates."""
         for template in reversed(self._made.values()):
             await self.drop(template)
+        if self._admin:
+            await self._admin.close()
 
     async def _make(self, backend: str, *, demo: bool) -> Database:
         """Migrate a new database, or copy the migrated template and load the demo into it."""
@@ -152,8 +155,6 @@ class Templates:
         return name
 
     async def _postgres(self, statement: str) -> None:
-        connection = await asyncpg.connect(_asyncpg_dsn(self.postgres_url))
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
+        if self._admin is None:
+            self._admin = await asyncpg.connect(_asyncpg_dsn(self.postgres_url))
+        await self._admin.execute(statement)
