@@ -65,7 +65,7 @@ def smtp() -> Mailbox:
 
 @pytest.fixture(scope="session")
 async def templates(tmp_path_factory) -> AsyncIterator[Templates]:
-    """The session's migrated template databases (tests/databases.py)."""
+    """The session's migrated template databases (tests/template_databases.py)."""
     templates = Templates(tmp_path_factory.mktemp("templates"), POSTGRES_URL)
     yield templates
     await templates.close()

@@ -1,9 +1,9 @@
 """Test databases: migrated once per session, copied for each test.
 
-Running every migration for every test cost most of the suite's time. Instead each backend has
-two templates per session (per pytest-xdist worker, if several run): one migrated, and one
-migrated with the demo data loaded (`grants.demo.load_demo`). Each test gets its own copy of one
-of them, so tests stay independent:
+Running every migration (and loading the demo) for every test cost most of the suite's time.
+Instead each backend has two templates per test session, made when a test first needs them: one
+migrated, and one migrated with the demo data loaded (`grants.demo.load_demo`). Each test gets
+its own copy of one of them, so tests stay independent:
 
 - SQLite: a template is a database file; the copy is a plain file copy into the test's own data
   dir, where the app looks for it by default (its uploads go beside it).
