@@ -483,7 +483,7 @@ async def rush_steps(
     if response.status_code != 303:
         return None
     receipt = await timed("GET receipt", client.get(response.headers["location"]))
-    found = re.search(r"EPP-2027-\d{4}", receipt.text)
+    found = re.search(r"EPP-2027-\d{4,}", receipt.text)  # 0042, then 10000 and on
     return found.group(0) if found else None
 
 
