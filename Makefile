@@ -38,9 +38,9 @@ bench: $(STAMP) compile
 	$(BIN)/python tests/bench/bench_rush.py --backend both --applicants 500 --processes 2 \
 		--summary $(BENCH_SUMMARY) || echo "bench_rush.py: exit status $$?" >> $(BENCH_SUMMARY)
 	$(BIN)/python tests/bench/bench_capacity.py --backend sqlite --processes 2 --serve-mode reuseport \
-		--rates 16 20 24 28 --summary $(BENCH_SUMMARY) \
+		--rates 20 30 40 50 60 --summary $(BENCH_SUMMARY) \
 		|| echo "bench_capacity.py: exit status $$?" >> $(BENCH_SUMMARY)
-	$(BIN)/python tests/bench/bench_login.py --rates 3 4 5 6 7 --duration 40 \
+	$(BIN)/python tests/bench/bench_login.py --rates 4 5 6 7 8 --duration 40 \
 		--summary $(BENCH_SUMMARY) || echo "bench_login.py: exit status $$?" >> $(BENCH_SUMMARY)
 	@echo; echo "== make bench: summary =="; cat $(BENCH_SUMMARY); ! grep -q "FAIL\|exit status" $(BENCH_SUMMARY)
 

@@ -71,8 +71,10 @@ REQUEST_TIMEOUT_S = 60.0
 
 class Pool:
     """Signed-in applicants' cookies. A visit takes one nobody is using if there is one, else
-    shares one with a visit in progress (counted): sessions are cookies, so a shared one costs
-    the server nothing more; the pool is small because each log-in costs argon2id's CPU."""
+    shares one with a visit in progress (counted); each visit has its own copy of the cookies.
+    The pool is smaller than the crowd because each log-in costs argon2id's CPU; with sessions
+    in signed cookies a shared applicant costs the server nothing more (with sessions in a
+    table, two visits would read and write one row)."""
 
     def __init__(self, cookies: list[dict[str, str]]) -> None:
         self.cookies = cookies
