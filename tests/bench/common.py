@@ -40,7 +40,7 @@ from grants.app import create_app  # noqa: E402
 from grants.demo import load_demo  # noqa: E402
 from grants.models import AgeBand, Application, Attachment, Group, GroupMember, User  # noqa: E402
 from grants.serve import listening_socket  # noqa: E402
-from grants.services.submission import content_hash  # noqa: E402
+from grants.services.submission import content_hash, load_content  # noqa: E402
 from grants.settings import load_settings  # noqa: E402
 from grants.storage import LocalStorage  # noqa: E402
 
@@ -250,7 +250,8 @@ async def verify(
                 )
             if (
                 not data_ok
-                or application.content_hash != await content_hash(application)
+                or application.content_hash
+                != content_hash(application, await load_content(application))
                 or application.submitted_at is None
             ):
                 problems += 1
