@@ -51,6 +51,7 @@ from common import (
     keep_large_buffers,
     log_in,
     machine_line,
+    machine_loop_seconds,
     machine_use,
     parse_server_env,
     percentile,
@@ -233,7 +234,8 @@ def details(result: dict) -> str:
         f"    {result['requests']} requests in the window; load generator "
         f"{result['client_ms_per_flow']:.1f} ms of CPU per flow; {result['shared']} visits "
         "shared a signed-in applicant with a visit in progress",
-        f"    {machine_use(result['machine'])}",
+        f"    {machine_use(result['machine'])}; the 5-million-additions loop took "
+        f"{result['loop_seconds']:.2f} s just before",
         f"    database: {result['submitted_in_db']} submitted, {result['accepted_by_http']} "
         f"receipts, lost {result['lost']}, half-written {result['half_written']}, "
         f".part files left {result['part_files_left']}",
@@ -275,9 +277,12 @@ async def run(options: argparse.Namespace) -> list[dict]:
         print(HEADER)
         payload = upload_payload()
         for index, rate in enumerate(options.rates):
+            # This machine's speed changes from minute to minute (a shared virtual machine).
+            loop_seconds = machine_loop_seconds()
             stage, measured = await run_stage(index, rate, servers, pool, plan, payload)
             check = await verify(environ, measured["accepted"], f"Cap{index} ")
             result = summarise(stage, measured, check, plan)
+            result["loop_seconds"] = loop_seconds
             results.append(result)
             print(row(result))
             print(details(result), flush=True)

@@ -32,6 +32,7 @@ from common import (
     keep_large_buffers,
     log_in,
     machine_line,
+    machine_loop_seconds,
     machine_use,
     parse_server_env,
     percentile,
@@ -108,7 +109,10 @@ def row(result: dict) -> str:
         f"{result['p99']:>6.2f}{result['5xx']:>5}{result['queue']:>6}"
         f"{result['server_ms_per_login']:>14.0f}  {cores:<11}{'yes' if result['held'] else 'NO':>5}"
     )
-    line += f"\n    {machine_use(result['machine'])}"
+    line += (
+        f"\n    {machine_use(result['machine'])}; the 5-million-additions loop took "
+        f"{result['loop_seconds']:.2f} s just before"
+    )
     if result["errors"] or result["unfinished"]:
         line += (
             f"\n    failed: {result['errors']}; unfinished {DRAIN_S:.0f} s after the last "
@@ -133,7 +137,9 @@ async def run(options: argparse.Namespace) -> list[dict]:
         )
         print(HEADER)
         for index, rate in enumerate(options.rates):
+            loop_seconds = machine_loop_seconds()  # the machine's speed changes by the minute
             result = await run_stage(index, rate, servers, options)
+            result["loop_seconds"] = loop_seconds
             results.append(result)
             print(row(result), flush=True)
             if not result["held"] and not options.all:
