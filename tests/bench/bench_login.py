@@ -194,6 +194,8 @@ def main() -> int:
         f"{min(cpu, default=0):.0f}-{max(cpu, default=0):.0f} ms ({options.backend}, "
         f"{options.processes} process(es), {options.serve_mode})"
     )
+    if results and all(r["held"] for r in results):
+        line += "; every rate tried held: raise --rates"
     print(f"\n{line}")
     met = best >= TARGET_PER_S
     append_summary(options.summary, [f"log-ins: {verdict(met)} {line}"])
