@@ -15,10 +15,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from grants import db, mail, memory
+from grants import db, mail
 from grants.settings import Settings, load_settings
 from grants.web import apply, auth, jury, manage, public
-from grants.web.admission import Admission
 from grants.web.common import TEMPLATE_DIR, build_templates, route_index
 from grants.web.errors import EXCEPTION_HANDLERS
 from grants.web.middleware import BodySizeLimit, Locale, SecurityHeaders
@@ -35,7 +34,6 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         sender = None
         if manage_database:  # a server process (tests own theirs)
-            memory.keep_large_buffers()
             await db.open_database(settings)
             sender = asyncio.create_task(mail.sender_loop(settings))
         try:
@@ -59,7 +57,6 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     middleware = [
         Middleware(SecurityHeaders),
         Middleware(BodySizeLimit, max_bytes=settings.max_request_mb * 1024 * 1024),
-        Middleware(Admission, limit=settings.requests_at_once),
         Middleware(
             SessionMiddleware,
             secret_key=settings.secret_key,

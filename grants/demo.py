@@ -31,11 +31,10 @@ from grants.models import (
     Programme,
     Question,
     QuestionKind,
-    StatusChange,
     User,
 )
 from grants.passwords import hash_password
-from grants.services import audit
+from grants.services import audit, lifecycle
 from grants.services.submission import content_hash, load_content
 from grants.settings import Settings
 from scoring import get_rubric, rubric_fingerprint
@@ -924,9 +923,7 @@ async def _create(password_hash: str, now: datetime) -> DemoSummary:
         )
         for key, value in answers.items():
             await _create_answer(created, questions[key], value)
-        await StatusChange.create(
-            application=created, from_status="", to_status="draft", actor=author, at=created_at
-        )
+        await lifecycle.record_start(created, actor=author, at=created_at)
         return created
 
     for index, (local, language, category, consent, title, summary, answers) in enumerate(
@@ -943,16 +940,11 @@ async def _create(password_hash: str, now: datetime) -> DemoSummary:
             consent=consent,
             created_at=submitted_at - timedelta(days=3),
         )
-        created.status = ApplicationStatus.SUBMITTED
         created.submitted_at = submitted_at
         created.content_hash = content_hash(created, await load_content(created))
-        await created.save(update_fields=["status", "submitted_at", "content_hash", "updated_at"])
-        await StatusChange.create(
-            application=created,
-            from_status="draft",
-            to_status="submitted",
-            actor=applicants[local][0],
-            at=submitted_at,
+        await created.save(update_fields=["submitted_at", "content_hash"])
+        await lifecycle.move(
+            created, ApplicationStatus.SUBMITTED, actor=applicants[local][0], at=submitted_at
         )
     for draft in DRAFTS:  # (language, category, title, summary, answers)
         await application("applicant1", *draft, consent=False, created_at=now - timedelta(days=2))

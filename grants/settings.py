@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +28,10 @@ class Settings:
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     mail_from: str = "Prevention Prize <noreply@prevention-prize.local>"
-    languages: tuple[str, ...] = ("en", "fr", "ru")
-    default_language: str = "en"
     max_request_mb: int = 60
-    # Requests worked on at once per process, the rest wait in line (web/admission.py); 0: none.
-    requests_at_once: int = 16
     login_attempts_per_account: int = 5
     login_attempts_per_ip: int = 30
     login_window_seconds: int = 900
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def upload_dir(self) -> Path:
@@ -82,5 +77,4 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         smtp_host=env.get("GRANTS_SMTP_HOST", "127.0.0.1"),
         smtp_port=int(env.get("GRANTS_SMTP_PORT", "8025")),
         mail_from=env.get("GRANTS_MAIL_FROM", Settings.mail_from),
-        requests_at_once=int(env.get("GRANTS_REQUESTS_AT_ONCE", str(Settings.requests_at_once))),
     )

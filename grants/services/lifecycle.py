@@ -53,19 +53,31 @@ REVIEW_OPEN = (
 )
 
 
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
 def can_move(current: ApplicationStatus, target: ApplicationStatus) -> bool:
     return target in NEXT_STATUSES[current]
 
 
-async def record_start(application: Application, *, actor: User) -> None:
-    """The first line of an application's history: it began as a draft."""
+async def record_start(
+    application: Application, *, actor: User, at: datetime | None = None
+) -> None:
+    """The first line of an application's history: it began as a draft (`at`: now, unless a
+    history is being recreated, as the demo does)."""
     await StatusChange.create(
-        application=application, from_status="", to_status=S.DRAFT, actor=actor
+        application=application, from_status="", to_status=S.DRAFT, actor=actor, at=at or now()
     )
 
 
 async def move(
-    application: Application, target: ApplicationStatus, *, actor: User | None, note: str = ""
+    application: Application,
+    target: ApplicationStatus,
+    *,
+    actor: User | None,
+    note: str = "",
+    at: datetime | None = None,
 ) -> ApplicationStatus:
     """Change the application's status and write the line of its history; returns the status
     it had. Call inside the transaction of the change it belongs to. Moving to the status it
@@ -84,7 +96,12 @@ async def move(
     application.status = target
     await application.save(update_fields=["status", "updated_at"])
     await StatusChange.create(
-        application=application, from_status=before, to_status=target, actor=actor, note=note
+        application=application,
+        from_status=before,
+        to_status=target,
+        actor=actor,
+        note=note,
+        at=at or now(),
     )
     return before
 

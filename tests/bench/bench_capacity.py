@@ -23,8 +23,9 @@ does not hold (`--all`: all of them); the highest that held is printed in applic
 against the target of 1,200 per minute (20 per second) on SQLite.
 
 The servers are started with `grants serve`, as operators start them; `--server-env` passes
-variables to them only (e.g. GRANTS_REQUESTS_AT_ONCE=0, MALLOC_MMAP_THRESHOLD_=131072), to
-measure with and without a piece of machinery. Everything runs on loopback, bounded in time.
+variables to them only (e.g. GRANTS_DATABASE_URL), and PYTHONPATH runs the servers on the tree
+the bench is in, so a git worktree of a variant measures that variant (with and without a piece
+of machinery: docs/operations.md). Everything runs on loopback, bounded in time.
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ from common import (
     append_summary,
     bench_environment,
     cleanup,
-    keep_large_buffers,
     log_in,
     machine_line,
     machine_loop_seconds,
@@ -365,7 +365,6 @@ def main() -> int:
     if not 0 <= options.warmup < options.duration:
         parser.error("--warmup must be below --duration")
     print(machine_line())
-    keep_large_buffers()  # the load generator shares the cores: its buffers kept, as the servers'
     results = uvloop.run(run(options))
     line, met = conclusion(results, options)
     print(f"\n{line}")

@@ -29,7 +29,6 @@ from common import (
     append_summary,
     bench_environment,
     cleanup,
-    keep_large_buffers,
     log_in,
     machine_line,
     machine_loop_seconds,
@@ -180,7 +179,6 @@ def main() -> int:
     if not 0 <= options.warmup < options.duration:
         parser.error("--warmup must be below --duration")
     print(machine_line())
-    keep_large_buffers()
     results = uvloop.run(run(options))
     best = 0.0
     for result in results:  # the highest rate before the first that did not hold

@@ -43,7 +43,6 @@ from common import (
     append_summary,
     bench_environment,
     cleanup,
-    keep_large_buffers,
     log_in,
     machine_line,
     percentile,
@@ -357,7 +356,6 @@ def main() -> int:
     for backend in backends:
         # The load generator runs on uvloop with large buffers kept, as the servers do: it shares
         # their two cores, and every millisecond it saves is one the servers get.
-        keep_large_buffers()
         result = uvloop.run(run(args, backend))
         report(result, args.processes)
         lines = []

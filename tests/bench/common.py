@@ -39,28 +39,16 @@ from grants import db  # noqa: E402
 from grants.app import create_app  # noqa: E402
 from grants.demo import load_demo  # noqa: E402
 from grants.models import AgeBand, Application, Attachment, Group, GroupMember, User  # noqa: E402
+from grants.passwords import hash_password  # noqa: E402
 from grants.serve import listening_socket  # noqa: E402
 from grants.services.submission import content_hash, load_content  # noqa: E402
 from grants.settings import load_settings  # noqa: E402
 from grants.storage import LocalStorage  # noqa: E402
 
-try:  # where password hashing is moving to
-    from grants.passwords import hash_password  # type: ignore[import-not-found]
-except ImportError:
-    from grants.security import hash_password  # noqa: E402
-try:
-    from grants.memory import keep_large_buffers  # noqa: E402
-except ImportError:  # grants/memory.py may go: the load generator keeps glibc's defaults then
-
-    def keep_large_buffers() -> bool:
-        return False
-
-
 __all__ = [
     "LeanClient",
     "Response",
     "create_app",
-    "keep_large_buffers",
     "listening_socket",
     "load_settings",
 ]
