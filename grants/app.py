@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from grants import db, mail
 from grants.settings import Settings, load_settings
-from grants.web import apply, auth, jury, manage, public
+from grants.web import apply, auth, jury, manage, privacy, public
 from grants.web.common import TEMPLATE_DIR, build_templates, route_index
 from grants.web.errors import EXCEPTION_HANDLERS
 from grants.web.middleware import BodySizeLimit, Locale, SecurityHeaders
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         *apply.routes,
         *jury.routes,
         *manage.routes,
+        *privacy.routes,
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     middleware = [

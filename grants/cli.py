@@ -86,6 +86,60 @@ def _createadmin(args: argparse.Namespace) -> int:
     return asyncio.run(create(load_settings()))
 
 
+def _purge(args: argparse.Namespace) -> int:
+    from grants.purge import RetentionPolicy
+
+    policy = RetentionPolicy(
+        draft_days=args.draft_days,
+        token_days=args.token_days,
+        mail_body_days=args.mail_body_days,
+        login_attempt_days=args.login_attempt_days,
+        audit_ip_days=args.audit_ip_days,
+        orphan_hours=args.orphan_hours,
+    )
+
+    async def purge(settings: Settings) -> int:
+        from grants import db
+        from grants.purge import purge, report
+
+        await db.open_database(settings)
+        try:
+            counts = await purge(settings, policy=policy, dry_run=args.dry_run)
+        finally:
+            await db.close_database()
+        print(report(counts, dry_run=args.dry_run))
+        return 0
+
+    return asyncio.run(purge(load_settings()))
+
+
+def _add_purge(commands: Any) -> None:
+    from grants.purge import RetentionPolicy
+
+    default = RetentionPolicy()
+    purge = commands.add_parser(
+        "purge", help="apply the retention policy (docs/privacy.md); --dry-run only counts"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="count, remove nothing")
+    for name, unit, what in (
+        ("draft_days", "DAYS", "unsubmitted drafts, after their call closed"),
+        ("token_days", "DAYS", "used or expired single-use links"),
+        ("mail_body_days", "DAYS", "bodies of sent mail"),
+        ("login_attempt_days", "DAYS", "failed log-ins"),
+        ("audit_ip_days", "DAYS", "IP addresses in audit events"),
+        ("orphan_hours", "HOURS", "uploaded files with no record, and unfinished uploads"),
+    ):
+        value = getattr(default, name)
+        purge.add_argument(
+            "--" + name.replace("_", "-"),
+            type=int,
+            default=value,
+            metavar=unit,
+            help=f"keep {what} this long (default {value})",
+        )
+    purge.set_defaults(func=_purge)
+
+
 def _serve(args: argparse.Namespace) -> int:
     from grants.serve import ServeOptions, serve
 
@@ -147,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     outbox_commands.add_parser("send", help="send due mail once").set_defaults(
         func=_run(_outbox_send)
     )
+
+    _add_purge(commands)
 
     from scoring import cli as scoring_cli
 

@@ -65,8 +65,12 @@ class ApplicationFile:
     history: list[StatusChange]
 
 
-async def application_file(user: User, application_id: int) -> ApplicationFile:
+async def application_file(user: User, application_id: int, *, ip: str = "") -> ApplicationFile:
+    """One application as an organiser reads it; every read is audited."""
     application = await application_for_organiser(user, application_id)
+    await audit.record(
+        "application.read", actor=user, object_type="application", object_id=application.id, ip=ip
+    )
     return ApplicationFile(
         application=application,
         answers=await answers_by_key(application),

@@ -135,7 +135,13 @@ class StepInput:
 
 
 async def save_step(
-    user: User, application: Application, step: int, sent: StepInput, *, settings: Settings
+    user: User,
+    application: Application,
+    step: int,
+    sent: StepInput,
+    *,
+    settings: Settings,
+    ip: str = "",
 ) -> dict[str, str]:
     """Save one step of the form; returns field errors (valid fields are saved regardless)."""
     if step == 1:
@@ -147,17 +153,18 @@ async def save_step(
             language=sent.text("language"),
             category_id=sent.text("category"),
             publish_consent=sent.text("publish_consent") == "yes",
+            ip=ip,
         )
     if step == 2:
         form = await form_of(await application.edition)
         raw = {q.key: _raw_answer(q, sent) for q in form.typed_questions}
         uploads = [(q, sent.files[q.key]) for q in form.file_questions if q.key in sent.files]
         errors = await save_answers(
-            user, application, raw, form.questions, uploads=uploads, settings=settings
+            user, application, raw, form.questions, uploads=uploads, settings=settings, ip=ip
         )
         remove = parse_id(sent.text("remove_attachment"))
         if remove is not None:
-            await remove_attachment(user, application, remove, settings=settings)
+            await remove_attachment(user, application, remove, settings=settings, ip=ip)
         return errors
     return {}
 
@@ -177,6 +184,7 @@ async def save_project(
     language: str,
     category_id: str,
     publish_consent: bool,
+    ip: str = "",
 ) -> dict[str, str]:
     """Save step 1 (the project); returns field errors. Valid fields are saved regardless."""
     _ensure_editable(application)
@@ -204,7 +212,16 @@ async def save_project(
         else:
             application.category = category
     application.publish_consent = publish_consent
-    await application.save()
+    async with in_transaction():
+        await application.save()
+        await audit.record(
+            "application.edit",
+            actor=user,
+            object_type="application",
+            object_id=application.id,
+            after={"step": 1, "invalid": sorted(errors)},
+            ip=ip,
+        )
     return errors
 
 
@@ -216,6 +233,7 @@ async def save_answers(
     *,
     uploads: Sequence[tuple[Question, Upload]] = (),
     settings: Settings | None = None,
+    ip: str = "",
 ) -> dict[str, str]:
     """Save step 2 (the edition's `questions` and any files); returns field errors by question key.
 
@@ -248,7 +266,19 @@ async def save_answers(
                 update_fields=["payload"],
             )
             for question, upload, file in stored:
-                await _record_attachment(user, application, question, upload, file)
+                await _record_attachment(user, application, question, upload, file, ip=ip)
+            await audit.record(
+                "application.edit",
+                actor=user,
+                object_type="application",
+                object_id=application.id,
+                after={
+                    "step": 2,
+                    "answers": sorted(q.key for q in questions if q.id in payloads),
+                    "invalid": sorted(errors),
+                },
+                ip=ip,
+            )
     except BaseException:
         for _question, _upload, file in stored:  # recorded nowhere: leave no file behind
             assert settings is not None, "files are stored only where the settings say"
@@ -258,7 +288,13 @@ async def save_answers(
 
 
 async def _record_attachment(
-    user: User, application: Application, question: Question, upload: Upload, file: StoredFile
+    user: User,
+    application: Application,
+    question: Question,
+    upload: Upload,
+    file: StoredFile,
+    *,
+    ip: str = "",
 ) -> None:
     attachment = await Attachment.create(
         application=application,
@@ -276,6 +312,7 @@ async def _record_attachment(
         object_type="application",
         object_id=application.id,
         after={"attachment": attachment.id, "sha256": file.sha256},
+        ip=ip,
     )
 
 
@@ -334,13 +371,23 @@ def _refusal(edition: Edition, file: StoredFile, used: int) -> str | None:
 
 
 async def remove_attachment(
-    user: User, application: Application, attachment_id: int, *, settings: Settings
+    user: User, application: Application, attachment_id: int, *, settings: Settings, ip: str = ""
 ) -> None:
+    """Remove a file of a draft: its record and audit event in one transaction, then the file."""
     _ensure_editable(application)
     attachment = await Attachment.get_or_none(id=attachment_id, application=application)
     if attachment is None:
         raise ServiceError(_("This file does not exist."))
-    await attachment.delete()
+    async with in_transaction():
+        await attachment.delete()
+        await audit.record(
+            "attachment.remove",
+            actor=user,
+            object_type="application",
+            object_id=application.id,
+            before={"attachment": attachment.id, "sha256": attachment.sha256},
+            ip=ip,
+        )
     LocalStorage(settings.upload_dir).delete(attachment.stored_name)
 
 
@@ -586,12 +633,22 @@ async def receipt_page(application: Application) -> ReceiptPage:
     )
 
 
-async def attachment_of(user: User, application_id: int, attachment_id: int) -> Attachment:
-    """A file of one of the user's applications; NotFound otherwise."""
+async def attachment_of(
+    user: User, application_id: int, attachment_id: int, *, ip: str = ""
+) -> Attachment:
+    """A file of one of the user's applications, its download audited; NotFound otherwise."""
     application = await application_for_applicant(user, application_id)
     attachment = await Attachment.get_or_none(id=attachment_id, application=application)
     if attachment is None:
         raise NotFound(_("This file does not exist."))
+    await audit.record(
+        "attachment.download",
+        actor=user,
+        object_type="application",
+        object_id=application.id,
+        after={"attachment": attachment.id},
+        ip=ip,
+    )
     return attachment
 
 

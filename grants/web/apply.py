@@ -210,7 +210,12 @@ async def save_step(request: Request, form: Form) -> Response:
     if moved := _submitted(request, application):
         return moved
     errors = await submission.save_step(
-        user, application, step, _step_input(form), settings=request.app.state.settings
+        user,
+        application,
+        step,
+        _step_input(form),
+        settings=request.app.state.settings,
+        ip=client_ip(request),
     )
     if errors:
         context = _form_context(await _form_page(request))
@@ -300,6 +305,7 @@ async def download_attachment(request: Request) -> Response:
         await require_user(request),
         int_param(request, "application_id"),
         int_param(request, "attachment_id"),
+        ip=client_ip(request),
     )
     path = LocalStorage(request.app.state.settings.upload_dir).open_path(attachment.stored_name)
     return FileResponse(

@@ -66,7 +66,7 @@ async def screen(request: Request, form: Form) -> Response:
 @login_required
 async def application_detail(request: Request) -> Response:
     page = await screening.application_file(
-        await require_user(request), int_param(request, "application_id")
+        await require_user(request), int_param(request, "application_id"), ip=client_ip(request)
     )
     context = {"application": page.application, "answers": page.answers, "history": page.history}
     return render(request, "manage/application.html", context)

@@ -87,6 +87,10 @@ MATRIX: dict[str, str] = {
     "GET /manage/{slug}/jury": "lffffffoo",
     "GET /manage/{slug}/ranking": "lffffffoo",
     "GET /manage/applications/{application_id}": "lffffffoo",
+    # Privacy: one's own data (download, erasure); organisers erase on a person's request.
+    "GET /me/data": "loooooooo",
+    "GET /me/erase": "loooooooo",
+    "GET /manage/{slug}/erase": "lffffffoo",
     # Posts (an empty form: the person it is meant for gets the form again with its errors).
     "POST /signup": "ooooooooo",
     "POST /login": "ooooooooo",
@@ -107,6 +111,8 @@ MATRIX: dict[str, str] = {
     "POST /manage/{slug}/phase": "lffffffoo",
     "POST /manage/{slug}/ranking": "lffffffoo",
     "POST /manage/applications/{application_id}/screen": "lffffffoo",
+    "POST /me/erase": "loooooooo",
+    "POST /manage/{slug}/erase": "lffffffoo",
     "POST /applications/{application_id}/withdraw": "lonnnnnnn",
     "POST /manage/{slug}/assign": "lffffffoo",
     "POST /logout": "ooooooooo",
