@@ -50,11 +50,16 @@ async def _outbox_send(settings: Settings) -> int:
 
     await db.open_database(settings)
     try:
-        sent = await mail.send_pending(settings)
+        run = await mail.send_all_due(settings)
     finally:
         await db.close_database()
-    print(f"Sent {sent} message(s).")
-    return 0
+    report = f"Sent {run.sent} message(s)"
+    if run.retrying:
+        report += f"; {run.retrying} failed and will be retried"
+    if run.given_up:
+        report += f"; {run.given_up} failed for good after {mail.MAX_ATTEMPTS} attempts"
+    print(report + ".")
+    return 0  # the queue was processed; a mail that failed is marked in the outbox
 
 
 def _createadmin(args: argparse.Namespace) -> int:
@@ -198,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin.set_defaults(func=_createadmin)
     outbox = commands.add_parser("outbox", help="mail outbox")
     outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
-    outbox_commands.add_parser("send", help="send due mail once").set_defaults(
+    outbox_commands.add_parser("send", help="send the due mail, each once").set_defaults(
         func=_run(_outbox_send)
     )
 

@@ -9,8 +9,8 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from grants.i18n import gettext as _
-from grants.mail import Links, queue_email
-from grants.models import LoginAttempt, Token, User
+from grants.mail import Links, one_line, queue_email
+from grants.models import AuditEvent, LoginAttempt, Token, User
 from grants.passwords import (
     DUMMY_HASH,
     MIN_PASSWORD_LENGTH,
@@ -76,7 +76,7 @@ async def _send_verification(links: Links, user: User) -> None:
     token = await tokens.issue("verify", user=user)
     body = _(
         "Hello %(name)s,\n\nplease confirm your email address by opening this link:\n%(link)s",
-        name=user.display_name,
+        name=one_line(user.display_name),
         link=links("verify", token=token),
     )
     await queue_email(
@@ -90,7 +90,7 @@ async def _send_reset(links: Links, user: User) -> None:
     token = await tokens.issue("reset", user=user)
     body = _(
         "Hello %(name)s,\n\nto choose a new password, open this link:\n%(link)s",
-        name=user.display_name,
+        name=one_line(user.display_name),
         link=links("reset_password", token=token),
     )
     ignore = _("If you did not ask for this, ignore this message.")
@@ -160,15 +160,47 @@ async def authenticate(*, settings: Settings, email: str, password: str, ip: str
     return user
 
 
-async def request_password_reset(*, links: Links, email: str) -> None:
-    """Always succeeds from the outside, so nobody can probe which emails have accounts."""
-    user = await User.get_or_none(email=normalise_email(email), erased_at=None)
-    if user is not None:
-        async with in_transaction():
-            await _send_reset(links, user)
+# Reset mails: at most RESETS_PER_ACCOUNT to one account and RESETS_PER_IP requests from one
+# IP address per RESET_WINDOW; past that, nothing is sent (and the page says the same).
+RESET_WINDOW_MINUTES = 60
+RESET_WINDOW = timedelta(minutes=RESET_WINDOW_MINUTES)
+RESETS_PER_ACCOUNT = 3
+RESETS_PER_IP = 10
+RESET_ASKED = "account.reset_requested"
 
 
-async def reset_password(*, token: str, password: str) -> User:
+async def _reset_limited(user: User | None, ip: str, since: datetime) -> bool:
+    asked_here = AuditEvent.filter(action=RESET_ASKED, ip=ip, at__gte=since)
+    if ip and await asked_here.count() >= RESETS_PER_IP:
+        return True
+    if user is None:
+        return False
+    return await tokens.issued_since(user, "reset", since) >= RESETS_PER_ACCOUNT
+
+
+async def request_password_reset(*, links: Links, email: str, ip: str = "") -> None:
+    """Mail a reset link unless the account or the IP address asked too often. Answers the same
+    way whether the address has an account or not, and whether a mail was sent or not, so
+    nobody can probe which addresses have accounts. Each request is an audit event."""
+    email = normalise_email(email)
+    async with in_transaction():
+        user = await User.get_or_none(email=email, erased_at=None)
+        limited = await _reset_limited(user, ip, datetime.now(UTC) - RESET_WINDOW)
+        if user is not None and not limited:
+            await _send_reset(links, user)  # voids the older reset links (tokens.NEWEST_ONLY)
+        await audit.record(
+            RESET_ASKED,
+            actor=None,
+            object_type="user" if user else "",
+            object_id=user.id if user else "",
+            after={"email": email, "account": user is not None, "limited": limited},
+            ip=ip,
+        )
+
+
+async def reset_password(*, token: str, password: str, ip: str = "") -> User:
+    """A new password through a reset link. The link came to the account's address, so that
+    address is confirmed; every other verification or reset link of the account is void."""
     errors: dict[str, str] = {}
     check_password(password, errors)
     refuse_invalid(errors)
@@ -177,11 +209,21 @@ async def reset_password(*, token: str, password: str) -> User:
         record = await _use_token(token, "reset")
         user = await User.get(id=record.user_id)
         user.password_hash = password_hash
-        await user.save(update_fields=["password_hash"])
+        changed = ["password_hash"]
+        if user.email_verified_at is None:
+            user.email_verified_at = datetime.now(UTC)
+            changed.append("email_verified_at")
+        await user.save(update_fields=changed)
+        voided = await tokens.void(user, "verify", "reset")
         # The throttle message tells a locked-out owner to reset: that must let them in.
         await LoginAttempt.filter(key=f"account:{user.email}").delete()
         await audit.record(
-            "account.password_reset", actor=user, object_type="user", object_id=user.id
+            "account.password_reset",
+            actor=user,
+            object_type="user",
+            object_id=user.id,
+            after={"links_voided": voided},
+            ip=ip,
         )
     return user
 

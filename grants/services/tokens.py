@@ -2,7 +2,9 @@
 
 Only a SHA-256 digest of each token is stored, so a leaked table gives no usable link;
 `consume` is one conditional UPDATE, so two clicks on the same link cannot both succeed.
-Each purpose has one lifetime, here, which the mails that carry the links state.
+Each purpose has one lifetime, here, which the mails that carry the links state. For a
+person's own links (verification, reset) only the newest works: issuing one voids the older ones.
+A void token is one whose `used_at` is set without anybody having used it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ LIFETIMES: dict[str, timedelta] = {
     "invite": timedelta(days=14),  # to join a group
     "jury_invite": timedelta(days=14),
 }
+# Links mailed to the person they are for: a newer one voids the older ones still open.
+NEWEST_ONLY = frozenset({"verify", "reset"})
 
 
 def digest(secret: str) -> str:
@@ -31,7 +35,11 @@ def digest(secret: str) -> str:
 async def issue(
     purpose: str, *, user: User | None = None, payload: dict[str, Any] | None = None
 ) -> str:
-    """Create a token and return its secret (to put in a link); only the digest is kept."""
+    """Create a token and return its secret (to put in a link); only the digest is kept.
+
+    For NEWEST_ONLY purposes the user's older open tokens of that purpose are voided."""
+    if user is not None and purpose in NEWEST_ONLY:
+        await void(user, purpose)
     secret = secrets.token_urlsafe(32)
     await Token.create(
         purpose=purpose,
@@ -58,6 +66,18 @@ async def consume(record: Token, *, user: User | None = None) -> bool:
     if user is not None:
         changes["user_id"] = user.id
     return bool(await Token.filter(id=record.id, used_at=None).update(**changes))
+
+
+async def void(user: User, *purposes: str) -> int:
+    """Void the user's open tokens of these purposes (their links stop working); how many."""
+    return await Token.filter(user_id=user.id, purpose__in=purposes, used_at=None).update(
+        used_at=datetime.now(UTC)
+    )
+
+
+async def issued_since(user: User, purpose: str, since: datetime) -> int:
+    """How many tokens of this purpose the user was given since `since` (used or not)."""
+    return await Token.filter(user_id=user.id, purpose=purpose, created_at__gte=since).count()
 
 
 def lifetime_note(purpose: str) -> str:

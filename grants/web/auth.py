@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from grants import i18n
 from grants.i18n import gettext as _
+from grants.i18n import ngettext
 from grants.services import accounts
 from grants.services.errors import ServiceError
 from grants.web.common import (
@@ -110,12 +111,20 @@ async def forgot_page(request: Request) -> Response:
 @csrf_protected
 async def send_reset_link(request: Request, form: Form) -> Response:
     await current_user(request)
-    await accounts.request_password_reset(links=links_for(request), email=form.text("email"))
-    return _message(
-        request,
-        _("Check your email"),
-        _("If an account exists for this address, we sent it a link to choose a new password."),
+    await accounts.request_password_reset(
+        links=links_for(request), email=form.text("email"), ip=client_ip(request)
     )
+    # The same answer whether the address has an account, and whether a mail went or a limit
+    # held it back (accounts.RESETS_PER_ACCOUNT): nobody learns which addresses have accounts.
+    sent = _("If an account exists for this address, we sent it a link to choose a new password.")
+    wait = ngettext(
+        "If nothing arrives, look in your spam folder, and wait %(num)s minute "
+        "before asking again.",
+        "If nothing arrives, look in your spam folder, and wait %(num)s minutes "
+        "before asking again.",
+        accounts.RESET_WINDOW_MINUTES,
+    )
+    return _message(request, _("Check your email"), f"{sent} {wait}")
 
 
 async def reset_page(request: Request) -> Response:
@@ -128,7 +137,9 @@ async def set_new_password(request: Request, form: Form) -> Response:
     await current_user(request)
     token = request.path_params["token"]
     try:
-        await accounts.reset_password(token=token, password=form.text("password"))
+        await accounts.reset_password(
+            token=token, password=form.text("password"), ip=client_ip(request)
+        )
     except ServiceError as exc:
         return form_error(request, "auth/reset.html", {"token": token}, exc)
     return _message(request, _("Password changed"), _("You can now log in with your new password."))

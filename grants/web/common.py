@@ -26,7 +26,7 @@ from grants import i18n
 from grants.i18n import dates
 from grants.i18n import gettext as _
 from grants.i18n.labels import label
-from grants.mail import Links
+from grants.mail import Links, secret_link
 from grants.models import User
 from grants.services import permissions
 from grants.services.errors import ServiceError
@@ -130,11 +130,13 @@ def url_for(app: Starlette, name: str, **params: Any) -> str:
 
 
 def links_for(request: Request) -> Links:
-    """Absolute links to named routes, for services to put in mails."""
+    """Absolute links to named routes, for services to put in mails. A link with a `token` is
+    a secret: marked, so that the outbox removes it from the stored mail once sent."""
     base = request.app.state.settings.base_url
 
     def link(name: str, /, **params: object) -> str:
-        return base + url_for(request.app, name, **params)
+        url = base + url_for(request.app, name, **params)
+        return secret_link(url) if "token" in params else url
 
     return link
 
