@@ -15,12 +15,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from grants import db, mail
+from grants import db, logs, mail
 from grants.settings import Settings, load_settings
-from grants.web import apply, auth, jury, manage, privacy, public
+from grants.web import apply, auth, health, jury, manage, privacy, public
 from grants.web.common import TEMPLATE_DIR, build_templates, route_index
 from grants.web.errors import EXCEPTION_HANDLERS
 from grants.web.middleware import BodySizeLimit, Locale, SecurityHeaders
+from grants.web.request_id import RequestId
 
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
 SESSION_DAYS = 14
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         sender = None
         if manage_database:  # a server process (tests own theirs)
+            logs.configure(settings)  # after uvicorn's own set-up, which this adjusts
             await db.open_database(settings)
             sender = asyncio.create_task(mail.sender_loop(settings))
         try:
@@ -52,10 +54,12 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         *apply.routes,
         *jury.routes,
         *manage.routes,
+        *health.routes,
         *privacy.routes,
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
     middleware = [
+        Middleware(RequestId),  # outermost: its access line sees the final status
         Middleware(SecurityHeaders),
         Middleware(BodySizeLimit, max_bytes=settings.max_request_mb * 1024 * 1024),
         Middleware(

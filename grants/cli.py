@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from grants.settings import Settings, load_settings
@@ -60,6 +61,46 @@ async def _outbox_send(settings: Settings) -> int:
         report += f"; {run.given_up} failed for good after {mail.MAX_ATTEMPTS} attempts"
     print(report + ".")
     return 0  # the queue was processed; a mail that failed is marked in the outbox
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from grants import backup
+
+    settings = load_settings()
+    output = backup.output_path(settings, Path(args.output) if args.output else None)
+    try:
+        manifest = asyncio.run(backup.create_backup(settings, output))
+    except backup.BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Backed up {backup.summary(manifest)} to {output}")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from grants import backup
+
+    settings = load_settings()
+    archive = Path(args.path)
+
+    async def run() -> None:
+        manifest = backup.read_manifest(archive)
+        target = await backup.inspect_target(settings)
+        now = f"{target.tables} tables now" if target.tables else "empty"
+        print(f"Backup: {archive}, {backup.summary(manifest)}.")
+        print(f"Target: {target.database} ({now}); uploads into {target.upload_dir}.")
+        await backup.restore(settings, archive, force=args.force)  # refuses before any change
+
+    try:
+        asyncio.run(run())
+    except backup.BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        "Restored: the database now holds the backup's data, and its uploads are in place (files "
+        "that were there stay). Run `grants migrate` (this code may be newer), then start the app."
+    )
+    return 0
 
 
 def _createadmin(args: argparse.Namespace) -> int:
@@ -208,6 +249,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _add_purge(commands)
+
+    backup = commands.add_parser(
+        "backup", help="archive the database and the uploads (safe while the app runs)"
+    )
+    backup.add_argument(
+        "--output",
+        metavar="PATH",
+        help="the archive (.tar.gz) or a directory for it; default: "
+        "DATA_DIR/backups/grants-<UTC time>.tar.gz",
+    )
+    backup.set_defaults(func=_backup)
+    restore = commands.add_parser(
+        "restore", help="put a backup's database and uploads in place (stop the app first)"
+    )
+    restore.add_argument("path", help="an archive made by grants backup")
+    restore.add_argument(
+        "--force", action="store_true", help="replace a database that holds tables already"
+    )
+    restore.set_defaults(func=_restore)
 
     from scoring import cli as scoring_cli
 

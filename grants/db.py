@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tortoise import Tortoise
+from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as tortoise_migrate
 
@@ -54,6 +54,11 @@ async def open_database(settings: Settings) -> None:
 
 async def close_database() -> None:
     await Tortoise.close_connections()
+
+
+async def ping() -> None:
+    """A trivial query on the open database; raises whatever stops it answering."""
+    await connections.get("default").execute_query("SELECT 1")
 
 
 async def migrate(settings: Settings) -> None:

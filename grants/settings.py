@@ -32,6 +32,7 @@ class Settings:
     login_attempts_per_account: int = 5
     login_attempts_per_ip: int = 30
     login_window_seconds: int = 900
+    log_format: str = "text"  # or "json": one JSON object a line (grants/logs.py)
 
     @property
     def upload_dir(self) -> Path:
@@ -63,6 +64,16 @@ def _secret_key(data_dir: Path) -> str:
     return key
 
 
+LOG_FORMATS = ("text", "json")
+
+
+def _log_format(value: str) -> str:
+    chosen = value.strip().lower()
+    if chosen not in LOG_FORMATS:
+        raise ValueError(f"GRANTS_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}: {value!r}")
+    return chosen
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Build Settings from GRANTS_* variables (defaults give a working local set-up)."""
     env = os.environ if environ is None else environ
@@ -77,4 +88,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         smtp_host=env.get("GRANTS_SMTP_HOST", "127.0.0.1"),
         smtp_port=int(env.get("GRANTS_SMTP_PORT", "8025")),
         mail_from=env.get("GRANTS_MAIL_FROM", Settings.mail_from),
+        log_format=_log_format(env.get("GRANTS_LOG_FORMAT", Settings.log_format)),
     )

@@ -57,6 +57,7 @@ PEOPLE = (
 # juror, conflicted juror, juror of the other panel, other programme's organiser, organiser, admin.
 MATRIX: dict[str, str] = {
     "GET /": "ooooooooo",
+    "GET /healthz": "ooooooooo",  # the health check (grants/web/health.py)
     # Public pages, and the token pages whose token is the credential (a wrong one: 400).
     "GET /calls/{slug}": "ooooooooo",
     "GET /calls/{slug}/winners": "ooooooooo",
