@@ -34,6 +34,8 @@ bench: $(STAMP) compile
 	@mkdir -p var && rm -f $(BENCH_SUMMARY) && uptime | sed 's/^/load before make bench: /' > $(BENCH_SUMMARY)
 	$(BIN)/python tests/bench/bench_scoring.py
 	$(BIN)/python tests/bench/bench_assignment.py
+	$(BIN)/python tests/bench/bench_export.py --summary $(BENCH_SUMMARY) \
+		|| echo "bench_export.py: exit status $$?" >> $(BENCH_SUMMARY)
 	$(BIN)/python tests/bench/flow_cost.py --applicants 50
 	$(BIN)/python tests/bench/bench_rush.py --backend both --applicants 500 --processes 2 \
 		--summary $(BENCH_SUMMARY) || echo "bench_rush.py: exit status $$?" >> $(BENCH_SUMMARY)

@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from lean_client import LeanClient, Response  # noqa: E402
 
-from grants import db  # noqa: E402
+from grants import db, models  # noqa: E402
 from grants.app import create_app  # noqa: E402
-from grants.demo import load_demo  # noqa: E402
+from grants.demo import DEMO_PASSWORD, load_demo  # noqa: E402
 from grants.models import AgeBand, Application, Attachment, Group, GroupMember, User  # noqa: E402
 from grants.passwords import hash_password  # noqa: E402
 from grants.serve import listening_socket  # noqa: E402
@@ -46,11 +46,13 @@ from grants.settings import load_settings  # noqa: E402
 from grants.storage import LocalStorage  # noqa: E402
 
 __all__ = [
+    "DEMO_PASSWORD",
     "LeanClient",
     "Response",
     "create_app",
     "listening_socket",
     "load_settings",
+    "models",
 ]
 
 POSTGRES_URL = os.environ.get("GRANTS_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")

@@ -87,6 +87,7 @@ MATRIX: dict[str, str] = {
     "GET /manage/{slug}": "lffffffoo",
     "GET /manage/{slug}/jury": "lffffffoo",
     "GET /manage/{slug}/ranking": "lffffffoo",
+    "GET /manage/{slug}/export/{what}.{fmt}": "lffffffoo",
     "GET /manage/applications/{application_id}": "lffffffoo",
     # Privacy: one's own data (download, erasure); organisers erase on a person's request.
     "GET /me/data": "loooooooo",
@@ -246,6 +247,8 @@ async def make_world(settings) -> World:
             "group_id": str(application.group_id),
             "assignment_id": str(assignment.id),
             "action": "pin",
+            "what": "applications",
+            "fmt": "xlsx",
             "token": "not-a-real-token",
             "panel_member_id": str(first_jurors[0].id),
         },
