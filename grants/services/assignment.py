@@ -26,12 +26,7 @@ from grants.models import (
     User,
 )
 from grants.services import audit, lifecycle
-from grants.services.conflicts import (
-    Pair,
-    conflicted_pairs,
-    exclusion_message,
-    exclusion_reason,
-)
+from grants.services.conflicts import Pair, conflicted_pairs, exclusion_reason, pair_exclusion
 from grants.services.editions import application_by_reference, juror_of_edition, panel_of_edition
 from grants.services.errors import NotFound, ServiceError
 from grants.services.parsing import parse_id
@@ -232,31 +227,21 @@ async def pin_pair(
 
 async def _check_pinnable(member: PanelMember, application: Application) -> None:
     juror, reference = member.user.display_name, application.reference
-    juror_id = member.user_id
     if application.status not in lifecycle.ASSIGNABLE:
         raise ServiceError(
             _("Only eligible applications can be assigned: screen this application first.")
         )
-    if await conflicted_pairs(juror=member.user, application_id=application.id):
-        raise ServiceError(
-            _(
-                "%(juror)s has a conflict of interest with %(ref)s: "
-                "this pair can never be assigned.",
-                juror=juror,
-                ref=reference,
-            )
-        )
-    reason = exclusion_reason(member, application)
+    reason = await pair_exclusion(member, application)
     if reason:
         raise ServiceError(
             _(
                 "%(juror)s cannot review %(ref)s: %(reason)s",
                 juror=juror,
                 ref=reference,
-                reason=exclusion_message(reason),
+                reason=reason,
             )
         )
-    if await Assignment.exists(juror_id=juror_id, application=application):
+    if await Assignment.exists(juror_id=member.user_id, application=application):
         raise ServiceError(
             _("%(juror)s is already assigned to %(ref)s.", juror=juror, ref=reference)
         )

@@ -1,13 +1,16 @@
 """Conflicts of interest: who may never review what.
 
-Two kinds: exclusions that follow from the data (same organisation, same country where the call
-says so, a language the juror does not read), worked out by `exclusion_reason`, and recorded
-conflicts (declared by the juror, or set by the organisers), read by `conflicted_pairs`, the one
-query every other service asks.
+Three kinds: exclusions that follow from a juror's profile (same organisation, same country where
+the call says so, a language the juror does not read), worked out by `exclusion_reason`;
+membership of the group that applied (linked to the juror's account, or invited at the juror's
+address and not yet accepted), found by `group_member_pairs`; and recorded conflicts (declared by
+the juror, or set by the organisers). `conflicted_pairs`, the one query every other service asks,
+gives the last two; `pair_exclusion` says in words why one pair is excluded, whatever the kind.
 """
 
 from __future__ import annotations
 
+from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from grants.i18n import gettext as _
@@ -16,17 +19,20 @@ from grants.models import (
     Assignment,
     Conflict,
     Edition,
+    GroupMember,
     PanelMember,
     Review,
     ReviewStatus,
     User,
 )
 from grants.services import audit
+from grants.services.accounts import normalise_email
 from grants.services.editions import application_by_reference, juror_of_edition
 from grants.services.errors import NotFound, ServiceError
 from grants.services.permissions import require_organiser
 
 Pair = tuple[int, int]  # (juror's user id, application id)
+GROUP_MEMBER = "member of the group"
 
 
 def exclusion_reason(member: PanelMember, application: Application) -> str | None:
@@ -53,6 +59,7 @@ def exclusion_reason(member: PanelMember, application: Application) -> str | Non
 
 def exclusion_message(reason: str) -> str:
     return {
+        GROUP_MEMBER: _("The juror is a member of the group that applied."),
         "same organisation": _("The juror works for the group's organisation."),
         "same country": _("The juror lives in the group's country."),
         "language not read": _("The juror does not read the application's language."),
@@ -65,8 +72,8 @@ async def conflicted_pairs(
     juror: User | None = None,
     application_id: int | None = None,
 ) -> set[Pair]:
-    """(juror's user id, application id) of every recorded conflict, narrowed by the edition,
-    the juror and/or the application given."""
+    """(juror's user id, application id) of every recorded conflict and every membership of the
+    applying group, narrowed by the edition, the juror and/or the application given."""
     query = Conflict.all()
     if edition is not None:
         query = query.filter(application__edition=edition)
@@ -74,7 +81,68 @@ async def conflicted_pairs(
         query = query.filter(juror=juror)
     if application_id is not None:
         query = query.filter(application_id=application_id)
-    return {(int(j), int(a)) for j, a in await query.values_list("juror_id", "application_id")}
+    recorded = {(int(j), int(a)) for j, a in await query.values_list("juror_id", "application_id")}
+    members = await group_member_pairs(edition=edition, juror=juror, application_id=application_id)
+    return recorded | members
+
+
+async def group_member_pairs(
+    *,
+    edition: Edition | None = None,
+    juror: User | None = None,
+    application_id: int | None = None,
+) -> set[Pair]:
+    """(user id, application id) wherever the user is a member of the application's group: the
+    membership is linked to their account, or was sent to their address and is not accepted yet
+    (whoever accepted it since, the invited person stays conflicted)."""
+    members = GroupMember.all()
+    applications = Application.all()
+    if edition is not None:
+        members = members.filter(group__applications__edition=edition)
+        applications = applications.filter(edition=edition)
+    if application_id is not None:
+        members = members.filter(group__applications__id=application_id)
+        applications = applications.filter(id=application_id)
+    if juror is not None:
+        members = members.filter(Q(user_id=juror.id) | Q(invite_email=normalise_email(juror.email)))
+    rows = await members.distinct().values_list("group_id", "user_id", "invite_email")
+    if not rows:
+        return set()
+    invited = User.filter(
+        email__in=Subquery(members.filter(invite_email__not="").values("invite_email"))
+    )
+    user_of = dict(await invited.values_list("email", "id"))
+    people: dict[int, set[int]] = {}  # group id -> user ids
+    for group_id, user_id, email in rows:
+        for person in (user_id, user_of.get(email)):
+            if person is not None:
+                people.setdefault(int(group_id), set()).add(int(person))
+    if juror is not None:  # a few groups; else the edition's (or one) applications are the scope
+        applications = applications.filter(group_id__in=list(people))
+    return {
+        (person, int(a))
+        for a, g in await applications.values_list("id", "group_id")
+        for person in people.get(int(g), ())
+    }
+
+
+async def pair_exclusion(member: PanelMember, application: Application) -> str | None:
+    """Why this juror may never review this application, in words (a membership of the group,
+    a recorded conflict, or the juror's profile); None when they may.
+
+    `member.user` and the application's `group` and `edition` must be loaded."""
+    juror = member.user
+    if await group_member_pairs(juror=juror, application_id=application.id):
+        return exclusion_message(GROUP_MEMBER)
+    conflict = await Conflict.get_or_none(juror=juror, application=application)
+    if conflict is not None and conflict.source == "declared":
+        return _("The juror declared a conflict of interest.")
+    if conflict is not None:
+        return _(
+            "The organisers recorded a conflict of interest: %(reason)s", reason=conflict.reason
+        )
+    reason = exclusion_reason(member, application)
+    return exclusion_message(reason) if reason else None
 
 
 async def declare_conflict(juror: User, assignment_id: int, *, ip: str = "") -> bool:

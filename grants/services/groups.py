@@ -13,11 +13,18 @@ from grants.mail import Links, queue_email
 from grants.models import AgeBand, Edition, EditionStatus, Group, GroupMember, Token, User
 from grants.services import audit, tokens
 from grants.services.accounts import normalise_email, valid_email
-from grants.services.errors import InvalidInput, NotFound, ServiceError, refuse_invalid
+from grants.services.errors import (
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    ServiceError,
+    refuse_invalid,
+)
 from grants.services.parsing import parse_id
 
 GROUP_KINDS = ("youth_organisation", "school_class", "informal_group")
 DEFAULT_CONSENT_AGE = 18
+ADULT_AGE = 18  # who may record a guardian's consent for another member
 
 
 def parse_age_band(value: str) -> AgeBand | None:
@@ -106,11 +113,17 @@ class GroupPage:
     group: Group
     members: list[GroupMember]
     consent_age: int
+    viewer: GroupMember | None  # the signed-in user's own membership
+
+    def may_record_consent(self, member: GroupMember) -> bool:
+        return consent_refusal(self.viewer, member) is None
 
 
 async def group_page(user: User, group_id: int) -> GroupPage:
     group = await group_for(user, group_id)
-    return GroupPage(group, await members_of(group), await consent_age_in_force())
+    members = await members_of(group)
+    viewer = next((m for m in members if m.user_id == user.id), None)
+    return GroupPage(group, members, await consent_age_in_force(), viewer)
 
 
 async def add_member(
@@ -204,10 +217,31 @@ async def accept_invitation(user: User, token: str) -> Group:
     return group
 
 
+def consent_refusal(recorder: GroupMember | None, member: GroupMember) -> str | None:
+    """Why `recorder` may not record a guardian's consent for `member`; None when they may.
+
+    Only an adult member of the group (18 or over by their age band) who is not that member
+    records it: a minor cannot vouch for their own guardian, nor for another minor's."""
+    if recorder is not None and recorder.id == member.id:
+        return _(
+            "You cannot record a guardian's consent for yourself. An adult member of your "
+            "group (18 or over), such as a teacher or youth worker, records it after speaking "
+            "with your parent or guardian."
+        )
+    if recorder is None or recorder.age_band.lower_age < ADULT_AGE:
+        return _(
+            "Only an adult member of the group (18 or over) can record a guardian's consent. "
+            "Invite an adult, such as a teacher or youth worker, to join your group with their "
+            "own account."
+        )
+    return None
+
+
 async def record_consent(
-    user: User, group: Group, member_id: int | str, *, guardian_name: str
+    user: User, group: Group, member_id: int | str, *, guardian_name: str, ip: str = ""
 ) -> GroupMember:
-    """Record that a parent or guardian consented for a member of the user's group."""
+    """Record that a parent or guardian consented for a member of the user's group: only an
+    adult member who is not that member may (PermissionDenied otherwise, audited)."""
     await group_for(user, group.id)
     number = parse_id(member_id)
     member = None
@@ -215,6 +249,17 @@ async def record_consent(
         member = await GroupMember.get_or_none(id=number, group=group)
     if member is None:
         raise ServiceError(_("This member does not exist."))
+    refusal = consent_refusal(await GroupMember.get_or_none(group=group, user=user), member)
+    if refusal is not None:
+        await audit.record(
+            "group.consent_refused",
+            actor=user,
+            object_type="group",
+            object_id=group.id,
+            after={"member": member.id},
+            ip=ip,
+        )
+        raise PermissionDenied(refusal)
     if not guardian_name.strip():
         raise InvalidInput(
             {"guardian_name": _("Enter the name of the parent or guardian who consented.")}
@@ -222,14 +267,16 @@ async def record_consent(
     member.guardian_name = guardian_name.strip()[:120]
     member.guardian_consent_at = datetime.now(UTC)
     member.consent_recorded_by = user
-    await member.save()
-    await audit.record(
-        "group.consent",
-        actor=user,
-        object_type="group",
-        object_id=group.id,
-        after={"member": member.id},
-    )
+    async with in_transaction():
+        await member.save()
+        await audit.record(
+            "group.consent",
+            actor=user,
+            object_type="group",
+            object_id=group.id,
+            after={"member": member.id},
+            ip=ip,
+        )
     return member
 
 

@@ -14,11 +14,17 @@ from grants import i18n
 from grants.i18n import gettext as _
 from grants.i18n.labels import READ_LANGUAGES
 from grants.mail import Links, queue_email
-from grants.models import Category, Edition, Panel, PanelMember, User
+from grants.models import Category, Edition, Panel, PanelMember, Token, User
 from grants.services import audit, tokens
 from grants.services.accounts import normalise_email, valid_email
 from grants.services.editions import panel_of_edition
-from grants.services.errors import InvalidInput, NotFound, ServiceError, refuse_invalid
+from grants.services.errors import (
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    ServiceError,
+    refuse_invalid,
+)
 from grants.services.forms import categories_of
 from grants.services.parsing import parse_id, whole_number
 from grants.services.permissions import require_organiser
@@ -107,7 +113,8 @@ async def update_profile(
 async def invite_juror(
     user: User, edition: Edition, *, panel_id: str, email: str, links: Links, ip: str = ""
 ) -> str:
-    """Mail a single-use link that makes whoever opens it (logged in) a juror of the panel."""
+    """Mail a single-use link that makes the invited address's owner a juror of the panel (signed
+    in with that address, verified; see `accept_invitation`)."""
     await require_organiser(user, edition)
     errors: dict[str, str] = {}
     panel: Panel | None = None
@@ -126,10 +133,12 @@ async def invite_juror(
         with i18n.speaking(invited.locale if invited else i18n.current_locale.get()):
             call = i18n.translated(edition.title) or edition.slug
             body = _(
-                "Hello,\n\nthe organisers of %(call)s invite you to join the %(panel)s. Log in or "
-                "create an account, then open this link to accept:\n%(link)s",
+                "Hello,\n\nthe organisers of %(call)s invite you to join the %(panel)s. Log in "
+                "or create an account with this email address (%(email)s), then open this link "
+                "to accept:\n%(link)s",
                 call=call,
                 panel=i18n.translated(panel.name) or panel.slug,
+                email=address,
                 link=links("jury_invitation", token=token),
             )
             await queue_email(
@@ -148,21 +157,84 @@ async def invite_juror(
     return token
 
 
-async def accept_invitation(user: User, token: str, *, ip: str = "") -> PanelMember:
-    """Make `user` a juror of the invitation's panel (the link works once)."""
+def mask_email(address: str) -> str:
+    """An address shown to someone who may not know it: j***@example.org."""
+    local, _at, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+@dataclass(frozen=True)
+class JuryInvitation:
+    """What a jury invitation offers, for its confirmation page."""
+
+    panel: Panel
+    edition: Edition
+
+
+async def _open_invitation(token: str) -> tuple[Token, Panel]:
+    """The invitation behind a link with its panel and call; ServiceError when unusable."""
     invalid = _("This invitation link is invalid or has expired. Ask the organisers for a new one.")
-    used = _("This invitation has already been used. Each invitation link works only once.")
+    record = await tokens.lookup(token, "jury_invite")
+    if record is None or record.expires_at < datetime.now(UTC):
+        raise ServiceError(invalid)
+    if record.used_at is not None:
+        raise ServiceError(
+            _("This invitation has already been used. Each invitation link works only once.")
+        )
+    panel = await Panel.get_or_none(id=record.payload.get("panel_id")).select_related("edition")
+    if panel is None:
+        raise ServiceError(invalid)
+    return record, panel
+
+
+async def _check_invitee(user: User, record: Token, panel: Panel, *, ip: str) -> None:
+    """Only the invited address's owner, with that address verified, may accept (403 else,
+    audited): a forwarded or leaked link makes nobody else a juror."""
+    invited = str(record.payload.get("email", ""))
+    if normalise_email(user.email) != invited:
+        reason = "other address"
+        message = _(
+            "This invitation was sent to another email address (%(masked)s). Sign in with the "
+            "account of that address to accept it, or ask the organisers to invite you.",
+            masked=mask_email(invited),
+        )
+    elif user.email_verified_at is None:
+        reason = "address not verified"
+        message = _(
+            "Confirm your email address first: open the link we sent to it when you signed up, "
+            "then open this invitation again."
+        )
+    else:
+        return
+    await audit.record(
+        "jury.accept_refused",
+        actor=user,
+        object_type="panel",
+        object_id=panel.id,
+        after={"reason": reason, "token": record.id},
+        ip=ip,
+    )
+    raise PermissionDenied(message)
+
+
+async def jury_invitation(user: User, token: str, *, ip: str = "") -> JuryInvitation:
+    """The invitation behind a link, if `user` is the one invited (see `accept_invitation`)."""
+    record, panel = await _open_invitation(token)
+    await _check_invitee(user, record, panel, ip=ip)
+    return JuryInvitation(panel=panel, edition=panel.edition)
+
+
+async def accept_invitation(user: User, token: str, *, ip: str = "") -> PanelMember:
+    """Make `user` a juror of the invitation's panel (the link works once), if the invitation
+    was sent to their verified address; anyone else gets PermissionDenied (and an audit event).
+    """
+    record, panel = await _open_invitation(token)
+    await _check_invitee(user, record, panel, ip=ip)
     async with in_transaction():
-        record = await tokens.lookup(token, "jury_invite")
-        if record is None or record.expires_at < datetime.now(UTC):
-            raise ServiceError(invalid)
-        if record.used_at is not None:
-            raise ServiceError(used)
-        panel = await Panel.get_or_none(id=record.payload.get("panel_id"))
-        if panel is None:
-            raise ServiceError(invalid)
         if not await tokens.consume(record, user=user):
-            raise ServiceError(used)
+            raise ServiceError(
+                _("This invitation has already been used. Each invitation link works only once.")
+            )
         member, created = await PanelMember.get_or_create(
             panel=panel,
             user=user,

@@ -27,8 +27,9 @@ from grants.models import (
 )
 from grants.services import audit, lifecycle
 from grants.services.assignment import assignment_for_juror
+from grants.services.conflicts import conflicted_pairs
 from grants.services.discussion import Discussion, discussion
-from grants.services.errors import ServiceError
+from grants.services.errors import NotFound, ServiceError
 
 Scores = dict[str, float | None]
 
@@ -159,7 +160,14 @@ async def save_review(
     submit: bool,
     ip: str = "",
 ) -> dict[str, str]:
-    """Save the juror's scores (draft or submitted); returns field errors (nothing saved if any)."""
+    """Save the juror's scores (draft or submitted); returns field errors (nothing saved if any).
+
+    Only on the juror's own assignment, and never under a conflict of interest (404 otherwise,
+    as when opening it): a juror who joined the applying group since cannot score it."""
+    if assignment.juror_id != juror.id or await conflicted_pairs(
+        juror=juror, application_id=assignment.application_id
+    ):
+        raise NotFound(_("This review does not exist or is not assigned to you."))
     edition: Edition = assignment.application.edition
     if edition.status not in lifecycle.REVIEW_OPEN:
         raise ServiceError(_("The review phase is closed: scores can no longer be changed."))

@@ -81,6 +81,7 @@ async def _group_context(request: Request) -> dict[str, Any]:
         "group": page.group,
         "members": page.members,
         "consent_age": page.consent_age,
+        "may_record_consent": {m.id for m in page.members if page.may_record_consent(m)},
         "age_bands": list(AgeBand),
     }
 
@@ -99,7 +100,11 @@ async def change_group(request: Request, form: Form) -> Response:
     try:
         if form.text("action") == "consent":
             member = await groups.record_consent(
-                user, group, form.text("member_id"), guardian_name=form.text("guardian_name")
+                user,
+                group,
+                form.text("member_id"),
+                guardian_name=form.text("guardian_name"),
+                ip=client_ip(request),
             )
             message = _("Consent recorded for %(name)s.", name=member.first_name)
         else:

@@ -188,14 +188,24 @@ async def save_profile(request: Request, form: Form) -> Response:
 
 @login_required
 async def invitation(request: Request) -> Response:
-    member = await jurors.accept_invitation(
+    """What the invitation is, with a button to accept it: opening the link changes nothing."""
+    token = request.path_params["token"]
+    offer = await jurors.jury_invitation(await require_user(request), token, ip=client_ip(request))
+    context = {"panel": offer.panel, "edition": offer.edition, "token": token}
+    return render(request, "jury/invitation.html", context)
+
+
+@login_required
+@csrf_protected
+async def accept_jury_invitation(request: Request, form: Form) -> Response:
+    await jurors.accept_invitation(
         await require_user(request), request.path_params["token"], ip=client_ip(request)
     )
     flash(
         request,
         _("Welcome to the jury! Please check the languages you read and your other details."),
     )
-    return redirect(request, "jury_profile") if member else redirect(request, "jury")
+    return redirect(request, "jury_profile")
 
 
 routes = [
@@ -203,6 +213,7 @@ routes = [
     Route("/jury/profile", profile, name="jury_profile"),
     Route("/jury/profile", save_profile, methods=["POST"]),
     Route("/jury/invitations/{token}", invitation, name="jury_invitation"),
+    Route("/jury/invitations/{token}", accept_jury_invitation, methods=["POST"]),
     Route("/jury/reviews/{assignment_id}", review_form, name="review"),
     Route("/jury/reviews/{assignment_id}", save_review, methods=["POST"]),
     Route(

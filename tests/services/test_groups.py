@@ -6,9 +6,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from grants.models import Edition, EditionStatus, Group, GroupMember, Programme, User
+from grants.models import (
+    AgeBand,
+    AuditEvent,
+    Edition,
+    EditionStatus,
+    Group,
+    GroupMember,
+    Programme,
+    User,
+)
 from grants.services import groups
-from grants.services.errors import NotFound, ServiceError
+from grants.services.errors import NotFound, PermissionDenied, ServiceError
 
 
 @pytest.fixture
@@ -84,13 +93,25 @@ async def test_every_minor_needs_a_recorded_consent(edition, alice):
     assert blockers[0].startswith("Alice is under 18: record a parent's or guardian's consent")
     assert blockers[1].startswith("Bruno is under 18")
 
-    with pytest.raises(ServiceError) as caught:
-        await groups.record_consent(alice, group, bruno.id, guardian_name="  ")
-    assert "guardian_name" in caught.value.errors
-    await groups.record_consent(alice, group, bruno.id, guardian_name="Ana Costa")
+    # Alice is 16: she may record neither her own guardian's consent nor Bruno's.
     lead = await GroupMember.get(group=group, role="lead")
-    await groups.record_consent(alice, group, lead.id, guardian_name="Maria Silva")
+    for member_id in (lead.id, bruno.id):
+        with pytest.raises(PermissionDenied):
+            await groups.record_consent(alice, group, member_id, guardian_name="Maria Silva")
+    assert await AuditEvent.filter(action="group.consent_refused", actor=alice).count() == 2
+    assert len(await groups.submission_blockers(group, edition)) == 2
+
+    # Their teacher, an adult member with her own account, records both.
+    teresa = await User.create(email="teresa@example.org", display_name="Teresa", password_hash="x")
+    await GroupMember.create(group=group, user=teresa, first_name="Teresa", age_band="over_25")
+    with pytest.raises(ServiceError) as caught:
+        await groups.record_consent(teresa, group, bruno.id, guardian_name="  ")
+    assert "guardian_name" in caught.value.errors
+    await groups.record_consent(teresa, group, bruno.id, guardian_name="Ana Costa")
+    await groups.record_consent(teresa, group, lead.id, guardian_name="Maria Silva")
     assert await groups.submission_blockers(group, edition) == []
+    assert await AuditEvent.filter(action="group.consent", actor=teresa).count() == 2
+    await lead.refresh_from_db()
 
     edition.consent_age = 16  # a call with a lower consent age does not ask for 16-17 year olds
     lead.guardian_consent_at = None
@@ -155,3 +176,25 @@ def test_a_member_needs_a_guardians_consent_when_their_band_reaches_below_the_ca
     assert groups.needs_consent(member, edition) is needed
     member.guardian_consent_at = datetime.now(UTC)
     assert groups.needs_consent(member, edition) is False
+
+
+@pytest.mark.parametrize(
+    ("recorder", "same_person", "allowed"),
+    [
+        ("18_21", False, True),
+        ("over_25", False, True),
+        ("16_17", False, False),  # a minor vouches for nobody's guardian
+        ("under_14", False, False),
+        ("18_21", True, False),  # nor for one's own, at any age
+        ("16_17", True, False),
+        (None, False, False),  # not a member of the group
+    ],
+)
+def test_only_an_adult_other_member_may_record_a_guardians_consent(recorder, same_person, allowed):
+    from types import SimpleNamespace
+
+    member = SimpleNamespace(id=1, age_band=AgeBand.AGE_16_17)
+    by = None
+    if recorder is not None:
+        by = SimpleNamespace(id=1 if same_person else 2, age_band=AgeBand(recorder))
+    assert (groups.consent_refusal(by, member) is None) is allowed

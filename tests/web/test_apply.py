@@ -19,6 +19,7 @@ from grants.models import (
     Application,
     ApplicationMessage,
     Attachment,
+    AuditEvent,
     Category,
     Edition,
     GroupMember,
@@ -258,7 +259,9 @@ async def test_an_invited_member_gets_a_mail_and_joins_with_its_link(
     assert (await bruno.get(path)).status_code == 400  # single use
 
 
-async def test_a_minor_without_consent_blocks_submission_until_it_is_recorded(demo, browser):
+async def test_a_minor_without_consent_blocks_submission_until_an_adult_records_it(
+    demo, browser, make_browser, smtp, settings
+):
     await sign_up(browser)
     group_url = await make_group(browser, lead_band="16_17")
     application = await start(browser)
@@ -277,11 +280,82 @@ async def test_a_minor_without_consent_blocks_submission_until_it_is_recorded(de
     await application.refresh_from_db()
     assert application.status == "draft"
 
+    # Alice, 16, cannot vouch for her own guardian: the page offers her no form, and a post
+    # made anyway is refused in her language and audited.
     lead = await GroupMember.get(first_name="Alice")
+    page = await browser.page(group_url)
+    assert f'id="guardian-{lead.id}"' not in page.text
+    assert "Needed: an adult member of the group other than Alice records it." in text_of(page)
+    consent = {"action": "consent", "member_id": str(lead.id), "guardian_name": "Maria Silva"}
+    response = await browser.submit(group_url, consent)
+    assert response.status_code == 403
+    assert "You cannot record a guardian's consent for yourself." in text_of(response)
+    browser.headers["accept-language"] = "ru"
+    response = await browser.submit(group_url, consent)
+    assert response.status_code == 403
+    assert "Вы не можете сами записать согласие" in text_of(response)
+    del browser.headers["accept-language"]
+    await lead.refresh_from_db()
+    assert lead.guardian_consent_at is None and lead.consent_recorded_by_id is None
+    alice = await User.get(email="alice@example.org")
+    assert await AuditEvent.filter(action="group.consent_refused", actor=alice).count() == 2
+
+    # Nor can another minor of the group, for her.
     location(
         await browser.submit(
             group_url,
-            {"action": "consent", "member_id": str(lead.id), "guardian_name": "Maria Silva"},
+            {
+                "action": "add",
+                "first_name": "Teresa",
+                "age_band": "22_25",
+                "invite_email": "teresa@example.org",
+            },
+        )
+    )
+    location(
+        await browser.submit(
+            group_url,
+            {
+                "action": "add",
+                "first_name": "Dato",
+                "age_band": "14_15",
+                "invite_email": "dato@example.org",
+            },
+        )
+    )
+    await send_pending(settings)
+
+    async def join(email: str, name: str):
+        [mail] = smtp.to(email)
+        path = re.search(
+            re.escape(settings.base_url) + r"(/invitations/\S+)",
+            mail.get_payload(decode=True).decode(),
+        ).group(1)
+        person = await make_browser()
+        await sign_up(person, email, name)
+        await person.page(path)
+        location(await person.submit(path, {}))
+        return person
+
+    dato = await join("dato@example.org", "Dato")
+    response = await dato.submit(group_url, consent)
+    assert response.status_code == 403
+    assert "Only an adult member of the group (18 or over)" in text_of(response)
+
+    # Teresa, an adult member (their teacher), records it.
+    teresa = await join("teresa@example.org", "Teresa")
+    assert f'id="guardian-{lead.id}"' in (await teresa.page(group_url)).text
+    location(await teresa.submit(group_url, consent))
+    await lead.refresh_from_db()
+    assert lead.guardian_consent_at is not None
+    assert lead.consent_recorded_by_id == (await User.get(email="teresa@example.org")).id
+    assert await AuditEvent.exists(action="group.consent", actor_id=lead.consent_recorded_by_id)
+
+    dato_member = await GroupMember.get(first_name="Dato")
+    location(
+        await teresa.submit(
+            group_url,
+            {"action": "consent", "member_id": str(dato_member.id), "guardian_name": "N. Beridze"},
         )
     )
     location(
@@ -301,28 +375,24 @@ async def test_a_call_with_a_higher_consent_age_lets_the_group_page_record_that_
     edition.consent_age = 21  # part of the 18-21 band is under it, so all of the band is asked
     await edition.save()
     await sign_up(browser)
-    group_url = await make_group(browser, lead_band="18_21")
+    group_url = await make_group(browser, lead_band="22_25")  # Bruno is in the 18-21 band
     application = await start(browser)
     await fill(browser, application)
     message = (
-        "Alice's age band reaches below 21, the age from which this call needs no guardian's "
+        "Bruno's age band reaches below 21, the age from which this call needs no guardian's "
         "consent: record a parent's or guardian's consent on the group page before submitting."
     )
     assert message in text_of(await browser.page(f"/applications/{application.id}/step/3"))
 
-    group_page = await browser.page(group_url)
-    for member in await GroupMember.filter(
-        first_name__in=["Alice", "Bruno"]
-    ):  # both in the 18-21 band
-        assert (
-            f'id="guardian-{member.id}"' in group_page.text
-        )  # the page the message names offers the form
-        location(
-            await browser.submit(
-                group_url,
-                {"action": "consent", "member_id": str(member.id), "guardian_name": "M. Silva"},
-            )
+    bruno = await GroupMember.get(first_name="Bruno")
+    # the page the message names offers the form
+    assert f'id="guardian-{bruno.id}"' in (await browser.page(group_url)).text
+    location(
+        await browser.submit(
+            group_url,
+            {"action": "consent", "member_id": str(bruno.id), "guardian_name": "M. Silva"},
         )
+    )
     location(
         await browser.submit(
             f"/applications/{application.id}/submit",

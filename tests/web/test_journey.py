@@ -36,7 +36,8 @@ async def test_a_call_from_application_to_published_winner(
     assert location(response) == "/me"
     await browser.page("/me")
 
-    # She creates her group (she is 16: her guardian's consent is recorded) and adds a member.
+    # She creates her group and adds a member (Bruno is 16: she, an adult, records his
+    # guardian's consent).
     response = await browser.submit(
         "/groups/new",
         {
@@ -45,18 +46,16 @@ async def test_a_call_from_application_to_published_winner(
             "country": "pt",
             "organisation": "Escola Secundária",
             "lead_first_name": "Alice",
-            "lead_age_band": "16_17",
+            "lead_age_band": "18_21",
         },
     )
     group_url = location(response)
+    await browser.submit(group_url, {"action": "add", "first_name": "Bruno", "age_band": "16_17"})
     page = await browser.page(group_url)
     assert "Record consent" in page.text
-    await browser.submit(group_url, {"action": "add", "first_name": "Bruno", "age_band": "18_21"})
-    lead_id = re.search(
-        r'name="member_id" value="(\d+)"', (await browser.page(group_url)).text
-    ).group(1)
+    bruno_id = re.search(r'name="member_id" value="(\d+)"', page.text).group(1)
     response = await browser.submit(
-        group_url, {"action": "consent", "member_id": lead_id, "guardian_name": "Maria Silva"}
+        group_url, {"action": "consent", "member_id": bruno_id, "guardian_name": "Maria Silva"}
     )
     assert location(response) == group_url
 

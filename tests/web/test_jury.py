@@ -14,6 +14,7 @@ from grants.models import (
     AuditEvent,
     Conflict,
     Edition,
+    GroupMember,
     Panel,
     PanelMember,
     Review,
@@ -373,7 +374,14 @@ async def test_a_juror_keeps_their_profile_up_to_date(demo, make_browser):
     assert response.status_code == 404
 
 
-async def test_an_invitation_link_makes_a_juror_once(settings, demo, smtp, make_browser):
+def link_in(mail, prefix: str) -> str:
+    match = re.search(r"https?://\S+?(" + prefix + r"\S+)", mail.get_payload(decode=True).decode())
+    return match.group(1)
+
+
+async def test_a_jury_invitation_is_accepted_only_by_its_address_and_only_by_post(
+    settings, demo, smtp, make_browser
+):
     claire = await person(make_browser, ORGANISER, "198.51.100.2")
     youth = await Panel.get(slug="youth-jury")
     response = await claire.submit(
@@ -386,10 +394,22 @@ async def test_an_invitation_link_makes_a_juror_once(settings, demo, smtp, make_
     assert bad.status_code == 400
     await send_pending(settings)
     [mail] = smtp.to("nika@example.org")
-    link = re.search(
-        r"https?://\S+(/jury/invitations/\S+)", mail.get_payload(decode=True).decode()
-    ).group(1)
+    link = link_in(mail, "/jury/invitations/")
 
+    # A member of an applying group who got hold of the link cannot use it, by GET or by POST.
+    application = await Application.get(reference="EPP-2027-0001")
+    insider = await User.get(memberships__group_id=application.group_id)
+    mallory = await person(make_browser, insider.email, "198.51.100.66")
+    for response in (await mallory.page(link), await mallory.submit(link)):
+        assert response.status_code == 403
+        text = html.unescape(response.text)
+        assert "This invitation was sent to another email address (n***@example.org)" in text
+        assert "nika@example.org" not in text
+    assert not await PanelMember.exists(user=insider)
+    assert await AuditEvent.filter(action="jury.accept_refused", actor=insider).count() == 2
+
+    # Nika signs up with the invited address; until she confirms it, she cannot accept.
+    assert "with this email address (nika@example.org)" in mail.get_payload(decode=True).decode()
     nika = await make_browser("198.51.100.91")
     assert (await nika.get(link)).headers["location"].startswith("/login")
     await nika.page("/signup")
@@ -403,11 +423,68 @@ async def test_an_invitation_link_makes_a_juror_once(settings, demo, smtp, make_
             },
         )
     )
-    response = await nika.get(link)
-    assert location(response) == "/jury/profile"
+    response = await nika.page(link)
+    assert response.status_code == 403 and "Confirm your email address first" in response.text
+    await send_pending(settings)
+    verify = link_in(smtp.to("nika@example.org")[-1], "/verify/")
+    assert (await nika.get(verify)).status_code == 200
+
+    # Opening the link shows what the invitation is, and changes nothing.
+    page = await nika.page(link)
+    assert page.status_code == 200
+    assert "Juror in the Youth jury" in page.text and "Accept the invitation" in page.text
+    assert "<dd>European Prevention Prize 2027</dd>" in page.text
+    assert not await PanelMember.exists(user__email="nika@example.org")
+    assert (await nika.submit(link, token=False)).status_code == 403  # no CSRF token
+    assert not await PanelMember.exists(user__email="nika@example.org")
+
+    assert location(await nika.submit(link)) == "/jury/profile"
     member = await PanelMember.get(user__email="nika@example.org").prefetch_related("panel")
     assert member.panel.id == youth.id and member.accepted_at is not None
+    assert await AuditEvent.exists(action="jury.accept", object_id=str(member.id))
     assert "Youth jury" in (await nika.page("/jury/profile")).text
-    again = await nika.get(link)
-    assert again.status_code == 400 and "already been used" in again.text
+    for again in (await nika.get(link), await nika.submit(link)):
+        assert again.status_code == 400 and "already been used" in again.text
     assert await PanelMember.filter(user__email="nika@example.org").count() == 1
+
+
+async def test_a_juror_in_the_applying_group_is_never_assigned_nor_reviews_it(demo, make_browser):
+    claire, edition = await prepare(make_browser, references=["EPP-2027-0001"])
+    application = await Application.get(reference="EPP-2027-0001")
+    anna = await PanelMember.get(user__email=juror_email(1)).select_related("user")
+    location(
+        await claire.submit(
+            "/manage/epp-2027/jury/pin",
+            {"member_id": str(anna.id), "reference": application.reference},
+        )
+    )
+    pinned = await Assignment.get(juror_id=anna.user_id, application=application)
+
+    # Anna joins the group that applied (invited at her address, not even accepted yet).
+    await GroupMember.create(
+        group_id=application.group_id,
+        invite_email=anna.user.email,
+        first_name="Anna",
+        age_band="over_25",
+    )
+    juror = await person(make_browser, anna.user.email, "198.51.100.51")
+    assert application.reference not in (await juror.page("/jury")).text
+    assert (await juror.get(f"/jury/reviews/{pinned.id}")).status_code == 404
+    response = await juror.submit(f"/jury/reviews/{pinned.id}", await score_form(edition))
+    assert response.status_code == 404
+    assert not await Review.exists(assignment_id=pinned.id)
+
+    # The organisers cannot pin her to it again, and are told why.
+    location(
+        await claire.submit("/manage/epp-2027/jury/unassign", {"assignment_id": str(pinned.id)})
+    )
+    response = await claire.submit(
+        "/manage/epp-2027/jury/pin",
+        {"member_id": str(anna.id), "reference": application.reference},
+    )
+    assert response.status_code == 400
+    assert (
+        "Anna Weber cannot review EPP-2027-0001: The juror is a member of the group that applied."
+        in html.unescape(response.text)
+    )
+    assert not await Assignment.exists(juror_id=anna.user_id, application=application)

@@ -100,6 +100,7 @@ MATRIX: dict[str, str] = {
     "POST /password/reset/{token}": "ooooooooo",
     "POST /groups/new": "loooooooo",
     "POST /invitations/{token}": "loooooooo",
+    "POST /jury/invitations/{token}": "loooooooo",
     "POST /groups/{group_id}": "lonnnnnnn",
     "POST /calls/{slug}/apply": "loooooooo",
     "POST /applications/{application_id}/step/{step}": "lonnnnnnn",
