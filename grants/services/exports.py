@@ -403,6 +403,7 @@ async def csv_chunks(table: Table) -> AsyncIterator[bytes]:
         if len(pending) >= BATCH:
             yield _csv_lines(pending).encode()
             pending = []
+            await asyncio.sleep(0)  # a batch's rows are made without a wait: let others run
     if pending:
         yield _csv_lines(pending).encode()
 
