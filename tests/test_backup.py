@@ -18,7 +18,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from conftest import POSTGRES_URL
 from template_databases import backend_of
 
 import grants.db
@@ -50,6 +49,8 @@ async def fresh(settings, tmp_path):
     environ = {"GRANTS_DATA_DIR": str(tmp_path / "restored"), "GRANTS_SECRET_KEY": "x"}
     name = None
     if backend_of(settings) == "postgres":
+        from tests.conftest import POSTGRES_URL  # (`conftest` alone may name another folder's)
+
         name = f"grants_restore_{uuid.uuid4().hex[:12]}"
         admin = await asyncpg.connect(POSTGRES_URL.replace("postgres://", "postgresql://"))
         await admin.execute(f'CREATE DATABASE "{name}"')
