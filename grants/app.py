@@ -24,7 +24,6 @@ from grants.web.middleware import BodySizeLimit, Locale, SecurityHeaders
 from grants.web.request_id import RequestId
 
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
-SESSION_DAYS = 14
 
 
 def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
@@ -69,7 +68,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             session_cookie="grants_session",
             same_site="lax",
             https_only=settings.https_only,
-            max_age=SESSION_DAYS * 24 * 3600,
+            max_age=settings.session_days * 24 * 3600,  # the sessions table ends it sooner
         ),
         Middleware(Locale),
     ]

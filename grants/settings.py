@@ -33,6 +33,11 @@ class Settings:
     login_attempts_per_ip: int = 30
     login_window_seconds: int = 900
     log_format: str = "text"  # or "json": one JSON object a line (grants/logs.py)
+    # Sessions: ended after this long without a request (shorter for organisers, jurors and
+    # admins, who see other people's data), and in any case this many days after log-in.
+    session_idle_minutes: int = 480
+    session_staff_idle_minutes: int = 120
+    session_days: int = 14
 
     @property
     def upload_dir(self) -> Path:
@@ -89,4 +94,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         smtp_port=int(env.get("GRANTS_SMTP_PORT", "8025")),
         mail_from=env.get("GRANTS_MAIL_FROM", Settings.mail_from),
         log_format=_log_format(env.get("GRANTS_LOG_FORMAT", Settings.log_format)),
+        session_idle_minutes=int(
+            env.get("GRANTS_SESSION_IDLE_MINUTES", str(Settings.session_idle_minutes))
+        ),
+        session_staff_idle_minutes=int(
+            env.get("GRANTS_SESSION_STAFF_IDLE_MINUTES", str(Settings.session_staff_idle_minutes))
+        ),
+        session_days=int(env.get("GRANTS_SESSION_DAYS", str(Settings.session_days))),
     )

@@ -1,6 +1,14 @@
 """Tortoise models, one module per bounded context; re-exported here for convenience."""
 
-from grants.models.accounts import AgeBand, Group, GroupMember, LoginAttempt, Token, User
+from grants.models.accounts import (
+    AgeBand,
+    Group,
+    GroupMember,
+    LoginAttempt,
+    Token,
+    User,
+    UserSession,
+)
 from grants.models.applications import (
     Answer,
     Application,
@@ -64,4 +72,5 @@ __all__ = [
     "StatusChange",
     "Token",
     "User",
+    "UserSession",
 ]

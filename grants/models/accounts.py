@@ -65,6 +65,30 @@ class Token(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
 
 
+class UserSession(Model):
+    """A signed-in session: the browser keeps a random token, the table only its SHA-256.
+
+    Written only by services/sessions.py. A session is never deleted when it ends: `ended_at`
+    and `ended_reason` say when and why (log-out, idle, expired, password, role, elsewhere)."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "grants.User", related_name="sessions"
+    )
+    user_id: int
+    token_hash = fields.CharField(max_length=64, unique=True)
+    user_agent = fields.CharField(max_length=200, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_seen_at = fields.DatetimeField()
+    idle_seconds = fields.IntField()
+    expires_at = fields.DatetimeField()
+    ended_at = fields.DatetimeField(null=True)
+    ended_reason = fields.CharField(max_length=32, default="")
+
+    class Meta:
+        table = "user_session"
+
+
 class LoginAttempt(Model):
     """Failed log-ins, by account and by IP, for throttling."""
 

@@ -18,7 +18,7 @@ from grants.passwords import (
     needs_rehash,
     verify_password,
 )
-from grants.services import audit, tokens
+from grants.services import audit, sessions, tokens
 from grants.services.errors import InvalidInput, ServiceError, refuse_invalid
 from grants.settings import Settings
 
@@ -225,7 +225,30 @@ async def reset_password(*, token: str, password: str, ip: str = "") -> User:
             after={"links_voided": voided},
             ip=ip,
         )
+        await sessions.end_all_for_user(user, reason=sessions.PASSWORD_RESET, ip=ip)
     return user
+
+
+async def change_password(
+    user: User, *, current_password: str, new_password: str, keep_token: str | None, ip: str = ""
+) -> None:
+    """A signed-in person's new password; every other session of theirs ends (`keep_token`'s
+    goes on). The current password is asked so that an unattended browser cannot take over."""
+    errors: dict[str, str] = {}
+    if not await verify_password(user.password_hash, current_password):
+        errors["current_password"] = _("This is not your current password.")
+    check_password(new_password, errors, "new_password")
+    refuse_invalid(errors)
+    password_hash = await hash_password(new_password)
+    async with in_transaction():
+        user.password_hash = password_hash
+        await user.save(update_fields=["password_hash"])
+        await audit.record(
+            "account.password_changed", actor=user, object_type="user", object_id=user.id, ip=ip
+        )
+        await sessions.end_all_for_user(
+            user, reason=sessions.PASSWORD_CHANGED, keep_token=keep_token, ip=ip
+        )
 
 
 async def create_user(

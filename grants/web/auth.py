@@ -9,7 +9,7 @@ from starlette.routing import Route
 from grants import i18n
 from grants.i18n import gettext as _
 from grants.i18n import ngettext
-from grants.services import accounts
+from grants.services import accounts, sessions
 from grants.services.errors import ServiceError
 from grants.web.common import (
     Form,
@@ -18,10 +18,12 @@ from grants.web.common import (
     form_error,
     links_for,
     local_path,
+    login_required,
     redirect,
     render,
+    require_user,
 )
-from grants.web.session import client_ip, current_user, log_in, log_out
+from grants.web.session import client_ip, current_user, log_in, log_out, session_token
 
 
 def _next(request: Request, form: Form | None = None) -> str:
@@ -57,7 +59,7 @@ async def create_account(request: Request, form: Form) -> Response:
     except ServiceError as exc:
         context = {"next": _next(request)}
         return form_error(request, "auth/signup.html", context, exc, values=_typed(form))
-    log_in(request, user)
+    await log_in(request, user)
     flash(request, _("Welcome! We sent you an email to confirm your address."))
     return RedirectResponse(_next(request, form), status_code=303)
 
@@ -80,13 +82,13 @@ async def sign_in(request: Request, form: Form) -> Response:
     except ServiceError as exc:
         context = {"next": _next(request), "values": _typed(form), "message": exc.message}
         return render(request, "auth/login.html", context, status=400)
-    log_in(request, user)
+    await log_in(request, user)
     return RedirectResponse(_next(request, form), status_code=303)
 
 
 @csrf_protected
 async def logout(request: Request, form: Form) -> Response:
-    log_out(request)
+    await log_out(request)
     return redirect(request, "home")
 
 
@@ -145,6 +147,54 @@ async def set_new_password(request: Request, form: Form) -> Response:
     return _message(request, _("Password changed"), _("You can now log in with your new password."))
 
 
+async def _security_context(request: Request) -> dict[str, object]:
+    user = await require_user(request)
+    return {
+        "sessions": await sessions.open_sessions(user, current_token=session_token(request)),
+        "session_days": request.app.state.settings.session_days,
+    }
+
+
+@login_required
+async def security_page(request: Request) -> Response:
+    """The person's password and the sessions open in their name, this one marked."""
+    return render(request, "auth/security.html", await _security_context(request))
+
+
+@login_required
+@csrf_protected
+async def change_password(request: Request, form: Form) -> Response:
+    try:
+        await accounts.change_password(
+            await require_user(request),
+            current_password=form.text("current_password"),
+            new_password=form.text("new_password"),
+            keep_token=session_token(request),
+            ip=client_ip(request),
+        )
+    except ServiceError as exc:
+        context = await _security_context(request)
+        return form_error(request, "auth/security.html", context, exc)
+    flash(request, _("Your password is changed. Your other sessions have ended."))
+    return redirect(request, "security")
+
+
+@login_required
+@csrf_protected
+async def end_other_sessions(request: Request, form: Form) -> Response:
+    ended = await sessions.end_all_for_user(
+        await require_user(request),
+        reason=sessions.SIGNED_OUT_ELSEWHERE,
+        keep_token=session_token(request),
+        ip=client_ip(request),
+    )
+    flash(
+        request,
+        ngettext("%(num)s other session ended.", "%(num)s other sessions ended.", ended),
+    )
+    return redirect(request, "security")
+
+
 routes = [
     Route("/signup", signup_page, name="signup"),
     Route("/signup", create_account, methods=["POST"]),
@@ -156,4 +206,7 @@ routes = [
     Route("/password/forgot", send_reset_link, methods=["POST"]),
     Route("/password/reset/{token}", reset_page, name="reset_password"),
     Route("/password/reset/{token}", set_new_password, methods=["POST"]),
+    Route("/me/security", security_page, name="security"),
+    Route("/me/security/password", change_password, methods=["POST"], name="change_password"),
+    Route("/me/security/sessions", end_other_sessions, methods=["POST"], name="end_sessions"),
 ]

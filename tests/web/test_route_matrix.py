@@ -92,6 +92,8 @@ MATRIX: dict[str, str] = {
     # Privacy: one's own data (download, erasure); organisers erase on a person's request.
     "GET /me/data": "loooooooo",
     "GET /me/erase": "loooooooo",
+    # One's own password and sessions (web/auth.py).
+    "GET /me/security": "loooooooo",
     "GET /manage/{slug}/erase": "lffffffoo",
     # Posts (an empty form: the person it is meant for gets the form again with its errors).
     "POST /signup": "ooooooooo",
@@ -115,6 +117,8 @@ MATRIX: dict[str, str] = {
     "POST /manage/{slug}/ranking": "lffffffoo",
     "POST /manage/applications/{application_id}/screen": "lffffffoo",
     "POST /me/erase": "loooooooo",
+    "POST /me/security/password": "loooooooo",
+    "POST /me/security/sessions": "loooooooo",
     "POST /manage/{slug}/erase": "lffffffoo",
     "POST /applications/{application_id}/withdraw": "lonnnnnnn",
     "POST /manage/{slug}/assign": "lffffffoo",
