@@ -8,7 +8,6 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from aiosmtpd.controller import Controller
-from conftest import Mailbox
 
 from grants.app import create_app
 from grants.mail import LINK_REMOVED, send_pending, sender_loop
@@ -79,7 +78,7 @@ async def test_a_group_name_with_a_line_break_does_not_stop_the_outbox(settings,
 
 
 async def test_smtp_outage_requests_succeed_mail_waits_then_arrives(
-    settings, make_browser, unused_port
+    settings, smtp, make_browser, unused_port
 ):
     """The SMTP-outage test: nothing listens on the mail port while people use the site."""
     down = settings.with_(smtp_port=unused_port)
@@ -102,7 +101,7 @@ async def test_smtp_outage_requests_succeed_mail_waits_then_arrives(
             assert mail.send_after > datetime.now(UTC) + timedelta(seconds=30)  # backed off
             assert settings.base_url in mail.body  # its link kept until it is delivered
 
-        mailbox = Mailbox()
+        mailbox = type(smtp)()  # a second conftest.Mailbox, for the server that comes back
         server = Controller(mailbox, hostname="127.0.0.1", port=unused_port)
         server.start()  # SMTP is back, where the app expects it
         try:
