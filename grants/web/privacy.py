@@ -50,7 +50,7 @@ async def erase_page(request: Request) -> Response:
 
 @login_required
 @csrf_protected
-async def erase_account(request: Request, form: Form) -> Response:
+async def erase_own(request: Request, form: Form) -> Response:
     try:
         await privacy.erase_own_account(
             await require_user(request),
@@ -79,7 +79,7 @@ async def erase_person_page(request: Request, edition: Edition) -> Response:
 
 @organiser_required
 @csrf_protected
-async def erase_person(request: Request, edition: Edition, form: Form) -> Response:
+async def erase_someone(request: Request, edition: Edition, form: Form) -> Response:
     try:
         await privacy.erase_person(
             await require_user(request),
@@ -99,7 +99,7 @@ async def erase_person(request: Request, edition: Edition, form: Form) -> Respon
 routes = [
     Route("/me/data", export_data, name="export_data"),
     Route("/me/erase", erase_page, name="erase_account"),
-    Route("/me/erase", erase_account, methods=["POST"]),
+    Route("/me/erase", erase_own, methods=["POST"]),
     Route("/manage/{slug}/erase", erase_person_page, name="erase_person"),
-    Route("/manage/{slug}/erase", erase_person, methods=["POST"]),
+    Route("/manage/{slug}/erase", erase_someone, methods=["POST"]),
 ]
