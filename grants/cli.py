@@ -140,6 +140,7 @@ def _purge(args: argparse.Namespace) -> int:
         token_days=args.token_days,
         mail_body_days=args.mail_body_days,
         login_attempt_days=args.login_attempt_days,
+        session_days=args.session_days,
         audit_ip_days=args.audit_ip_days,
         orphan_hours=args.orphan_hours,
     )
@@ -172,6 +173,7 @@ def _add_purge(commands: Any) -> None:
         ("token_days", "DAYS", "used or expired single-use links"),
         ("mail_body_days", "DAYS", "bodies of sent mail"),
         ("login_attempt_days", "DAYS", "failed log-ins"),
+        ("session_days", "DAYS", "ended sessions"),
         ("audit_ip_days", "DAYS", "IP addresses in audit events"),
         ("orphan_hours", "HOURS", "uploaded files with no record, and unfinished uploads"),
     ):

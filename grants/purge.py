@@ -24,6 +24,7 @@ from grants.models import (
     LoginAttempt,
     OutboxEmail,
     Token,
+    UserSession,
 )
 from grants.services.privacy import delete_drafts
 from grants.settings import Settings
@@ -40,6 +41,7 @@ class RetentionPolicy:
     token_days: int = 7  # single-use links, counted from their use or expiry
     mail_body_days: int = 30  # bodies of sent mail (the row stays: to, subject, sent at)
     login_attempt_days: int = 1  # failed log-ins (the throttle looks back 15 minutes)
+    session_days: int = 30  # ended sessions (browser, times), counted from their end
     audit_ip_days: int = 90  # IP addresses in the audit trail (the events stay)
     orphan_hours: int = 1  # files with no attachment record, and unfinished .part files
 
@@ -92,18 +94,17 @@ async def _database(policy: RetentionPolicy, now: datetime, dry_run: bool) -> li
     old = _cutoff(now, policy.token_days)
     tokens = Token.filter(Q(expires_at__lt=old) | Q(used_at__lt=old))
     logins = LoginAttempt.filter(at__lt=_cutoff(now, policy.login_attempt_days))
+    ended = UserSession.filter(ended_at__lt=_cutoff(now, policy.session_days))
     sent = _cutoff(now, policy.mail_body_days)
     bodies = OutboxEmail.filter(sent_at__lt=sent, body__not=REMOVED_BODY)
     ips = AuditEvent.filter(at__lt=_cutoff(now, policy.audit_ip_days), ip__not="")
+    p = policy
     counts = [
-        Count(
-            f"used or expired links, over {policy.token_days} days", await _rows(dry_run, tokens)
-        ),
-        Count(
-            f"failed log-ins, over {policy.login_attempt_days} days", await _rows(dry_run, logins)
-        ),
-        Count(f"bodies of mail sent over {policy.mail_body_days} days ago", await bodies.count()),
-        Count(f"IP addresses in audit events, over {policy.audit_ip_days} days", await ips.count()),
+        Count(f"used or expired links, over {p.token_days} days", await _rows(dry_run, tokens)),
+        Count(f"failed log-ins, over {p.login_attempt_days} days", await _rows(dry_run, logins)),
+        Count(f"ended sessions, over {p.session_days} days", await _rows(dry_run, ended)),
+        Count(f"bodies of mail sent over {p.mail_body_days} days ago", await bodies.count()),
+        Count(f"IP addresses in audit events, over {p.audit_ip_days} days", await ips.count()),
     ]
     if not dry_run:
         await bodies.update(body=REMOVED_BODY)

@@ -27,6 +27,7 @@ from grants.models import (
     QuestionKind,
     Token,
     User,
+    UserSession,
 )
 from grants.purge import purge, report
 
@@ -117,6 +118,16 @@ async def world(settings) -> SimpleNamespace:
     for key, age in (("ip:1", 2 * DAY), ("ip:2", timedelta(minutes=5))):
         attempt = await LoginAttempt.create(key=key)
         await LoginAttempt.filter(id=attempt.id).update(at=now - age)
+    for name, ended in (("x", now - 40 * DAY), ("y", now - DAY), ("z", None)):
+        await UserSession.create(
+            user=user,
+            token_hash=name * 64,
+            last_seen_at=now,
+            idle_seconds=3600,
+            expires_at=now + DAY,
+            ended_at=ended,
+            ended_reason="logout" if ended else "",
+        )
     for subject, sent in (("old", now - 40 * DAY), ("new", now - DAY), ("unsent", None)):
         await OutboxEmail.create(to="alice@example.org", subject=subject, body="hi", sent_at=sent)
     for action, age in (("old", 100 * DAY), ("new", DAY)):
@@ -134,6 +145,7 @@ async def state() -> dict[str, object]:
         "attachments": await Attachment.all().count(),
         "tokens": sorted(t.token_hash[0] for t in await Token.all()),
         "attempts": sorted(await LoginAttempt.all().values_list("key", flat=True)),
+        "sessions": sorted(s.token_hash[0] for s in await UserSession.all()),
         "bodies": {m.subject: m.body for m in await OutboxEmail.all()},
         "ips": {e.action: e.ip for e in await AuditEvent.all()},
     }
@@ -147,7 +159,7 @@ async def test_a_dry_run_counts_and_removes_nothing(settings):
     made = await world(settings)
     before, files = await state(), names(settings.upload_dir)
     counts = await purge(settings, dry_run=True)
-    assert [c.count for c in counts] == [1, 2, 1, 1, 1, 2]
+    assert [c.count for c in counts] == [1, 2, 1, 1, 1, 1, 2]
     assert await state() == before and names(settings.upload_dir) == files
     text = report(counts, dry_run=True)
     assert text.startswith("Dry run") and "would remove" in text
@@ -157,12 +169,13 @@ async def test_a_dry_run_counts_and_removes_nothing(settings):
 async def test_purge_removes_each_kind_after_its_time_and_nothing_younger(settings):
     made = await world(settings)
     counts = await purge(settings)
-    assert [c.count for c in counts] == [1, 2, 1, 1, 1, 2]
+    assert [c.count for c in counts] == [1, 2, 1, 1, 1, 1, 2]
     after = await state()
     assert after["applications"] == ["NEW-1", "OLD-2"]  # the old draft went, with its answer
     assert (after["answers"], after["attachments"]) == (0, 1)
     assert after["tokens"] == ["c", "d"]
     assert after["attempts"] == ["ip:2"]
+    assert after["sessions"] == ["y", "z"]  # ended 40 days ago: gone; yesterday, open: kept
     assert after["bodies"] == {"old": "", "new": "hi", "unsent": "hi"}
     assert after["ips"] == {"old": "", "new": "203.0.113.7"}
     files = made.files
@@ -171,7 +184,7 @@ async def test_purge_removes_each_kind_after_its_time_and_nothing_younger(settin
     assert files.of_submitted.exists()  # referenced by an attachment: stays
     assert files.fresh_orphan.exists() and files.fresh_part.exists()  # maybe an upload under way
     again = await purge(settings)
-    assert [c.count for c in again] == [0, 0, 0, 0, 0, 0]
+    assert [c.count for c in again] == [0, 0, 0, 0, 0, 0, 0]
 
 
 def grants_purge(settings, *args: str) -> subprocess.CompletedProcess[str]:

@@ -42,6 +42,7 @@ from grants.models import (
     StatusChange,
     Token,
     User,
+    UserSession,
 )
 from grants.passwords import verify_password
 from grants.services import audit
@@ -354,6 +355,9 @@ async def _forget_address(user: User, email: str) -> None:
     await Token.filter(id__in=stale).delete()
     await GroupMember.filter(invite_email=email).update(invite_email="")
     await LoginAttempt.filter(key=f"account:{email}").delete()
+    # Sessions end with the account (sessions.resolve refuses an erased user); their rows, which
+    # hold the person's browsers and times, go too: the one removal outside services/sessions.
+    await UserSession.filter(user_id=user.id).delete()
     await OutboxEmail.filter(to=email).delete()
     await AuditEvent.filter(actor_id=user.id).update(ip="")
     await AuditEvent.filter(object_type="email", object_id=email).update(object_id="", ip="")

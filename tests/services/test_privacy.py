@@ -29,6 +29,7 @@ from grants.models import (
     ReviewStatus,
     Token,
     User,
+    UserSession,
 )
 from grants.services import accounts, privacy, ranking
 from grants.services.errors import InvalidInput, PermissionDenied, ServiceError
@@ -113,6 +114,14 @@ async def test_erasing_a_juror_and_an_applicant_changes_no_ranking_winner_or_rec
         expires_at=datetime.now(UTC) + timedelta(hours=1),
     )
     await LoginAttempt.create(key=f"account:{juror_email}")
+    await UserSession.create(
+        user=juror,
+        token_hash="e" * 64,
+        user_agent="Firefox on the juror's laptop",
+        last_seen_at=datetime.now(UTC),
+        idle_seconds=3600,
+        expires_at=datetime.now(UTC) + timedelta(days=1),
+    )
 
     done = await privacy.erase_person(
         organiser,
@@ -142,6 +151,7 @@ async def test_erasing_a_juror_and_an_applicant_changes_no_ranking_winner_or_rec
     assert (juror.email, juror.display_name) == (privacy.erased_email(juror.id), "Former juror")
     assert not await Token.filter(user_id=juror.id).exists()
     assert not await LoginAttempt.filter(key=f"account:{juror_email}").exists()
+    assert not await UserSession.filter(user_id=juror.id).exists()
     assert not await OutboxEmail.filter(to=applicant_email).exists()
     members = await GroupMember.filter(user_id=applicant.id)
     assert members and all(m.first_name == privacy.ERASED_MARK for m in members)

@@ -154,6 +154,9 @@ async def test_downloading_ones_data_is_audited_and_not_cached(demo, browser):
 
 async def test_erasing_ones_account_over_http(demo, browser, make_browser):
     alice, application = await alice_with_a_draft(browser)
+    elsewhere = await make_browser("198.51.100.5")  # Alice signed in on another device too
+    await elsewhere.log_in("alice@example.org", PASSWORD)
+    assert (await elsewhere.get("/me")).status_code == 200
     page = await browser.page("/me/erase")
     assert "cannot be undone" in page.text
     refused = await browser.submit("/me/erase", {"password": "wrong", "confirm": "yes"})
@@ -163,6 +166,7 @@ async def test_erasing_ones_account_over_http(demo, browser, make_browser):
     done = await browser.submit("/me/erase", {"password": PASSWORD, "confirm": "yes"})
     assert done.status_code == 200 and "Your account has been erased" in done.text
     assert (await browser.get("/me")).headers["location"].startswith("/login")
+    assert (await elsewhere.get("/me")).headers["location"].startswith("/login")
     again = await make_browser("198.51.100.4")
     await again.page("/login")
     response = await again.submit("/login", {"email": "alice@example.org", "password": PASSWORD})
