@@ -53,6 +53,11 @@ async def _panel_colleagues(assignment: Assignment) -> list[Assignment]:
     return [a for a in others if (a.juror_id, application_id) not in conflicted]
 
 
+def _shown_name(juror: User) -> str:
+    """A juror's name as colleagues see it; an erased juror's in the reader's language."""
+    return _("Former juror") if juror.erased_at else juror.display_name
+
+
 async def discussion(juror: User, assignment: Assignment) -> Discussion:
     """What a juror sees of their panel's reviews of this application: nothing before their own
     review is submitted, then the others' submitted reviews and the comments."""
@@ -65,7 +70,7 @@ async def discussion(juror: User, assignment: Assignment) -> Discussion:
     ).prefetch_related("scores")
     reviews = [
         OtherReview(
-            colleagues[r.assignment_id].juror.display_name,
+            _shown_name(colleagues[r.assignment_id].juror),
             r,
             {s.criterion: s for s in r.scores},
         )

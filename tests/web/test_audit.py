@@ -184,12 +184,18 @@ async def test_an_organiser_erases_a_person_on_request(demo, browser):
     )
     assert unknown.status_code == 400 and "nobody@example.org" in unknown.text  # kept typed
     juror = await User.get(email="juror4@demo.prevention-prize.eu")
+    assert juror.display_name in (await browser.page("/manage/epp-2027/jury")).text
     moved(
         await browser.submit(
             "/manage/epp-2027/erase", {"email": juror.email, "password": DEMO_PASSWORD}
         )
     )
     assert (await User.get(id=juror.id)).erased_at is not None
+    desk = (await browser.page("/manage/epp-2027/jury")).text
+    assert juror.display_name not in desk and "Former juror" in desk
+    await browser.get("/language?lang=fr")
+    desk = (await browser.page("/manage/epp-2027/jury")).text
+    assert "Ancien juré" in desk and "Former juror" not in desk  # told in the reader's language
     (erasure,) = await events("account.erase")
     organiser = await User.get(email="organiser@demo.prevention-prize.eu")
     assert (erasure.actor_id, erasure.object_id, erasure.ip) == (organiser.id, str(juror.id), IP)
