@@ -19,8 +19,8 @@ from grants import db, logs, mail
 from grants.settings import Settings, load_settings
 from grants.web import apply, auth, exports, health, jury, manage, privacy, public
 from grants.web.common import TEMPLATE_DIR, build_templates, route_index
-from grants.web.errors import EXCEPTION_HANDLERS
-from grants.web.middleware import BodySizeLimit, Locale, SecurityHeaders
+from grants.web.errors import EXCEPTION_HANDLERS, server_error
+from grants.web.middleware import BodySizeLimit, Locale, SecurityHeaders, ServerErrors
 from grants.web.request_id import RequestId
 
 STATIC_DIR = TEMPLATE_DIR.parent / "static"
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             max_age=settings.session_days * 24 * 3600,  # the sessions table ends it sooner
         ),
         Middleware(Locale),
+        Middleware(ServerErrors, handler=server_error),
     ]
     app = Starlette(
         debug=False,

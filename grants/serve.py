@@ -22,13 +22,20 @@ import multiprocessing
 import os
 import signal
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import wait
+from typing import Any
 
 import uvicorn
 
+from grants.settings import load_settings
+
 log = logging.getLogger("grants.serve")
 APP = "grants.app:create_app"
+
+
+def _forwarded_allow_ips() -> str:
+    return load_settings().forwarded_allow_ips
 
 
 @dataclass(frozen=True)
@@ -39,17 +46,24 @@ class ServeOptions:
     log_level: str = "info"
     timeout_keep_alive: int = 5  # uvicorn's default
     backlog: int = 2048  # uvicorn's default
+    # GRANTS_FORWARDED_ALLOW_IPS: the proxies whose X-Forwarded-For/-Proto are believed. uvicorn
+    # believes 127.0.0.1 by default; here nobody is, unless the operator names their proxy.
+    forwarded_allow_ips: str = field(default_factory=_forwarded_allow_ips)
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        return {
+            "factory": True,
+            "host": self.host,
+            "port": self.port,
+            "log_level": self.log_level,
+            "timeout_keep_alive": self.timeout_keep_alive,
+            "backlog": self.backlog,
+            "proxy_headers": bool(self.forwarded_allow_ips),
+            "forwarded_allow_ips": self.forwarded_allow_ips or "",
+        }
 
     def config(self) -> uvicorn.Config:
-        return uvicorn.Config(
-            APP,
-            factory=True,
-            host=self.host,
-            port=self.port,
-            log_level=self.log_level,
-            timeout_keep_alive=self.timeout_keep_alive,
-            backlog=self.backlog,
-        )
+        return uvicorn.Config(APP, **self.uvicorn_options())
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -78,15 +92,7 @@ def serve_one(options: ServeOptions) -> None:
 
 def serve(options: ServeOptions) -> int:
     if options.processes <= 1:
-        uvicorn.run(
-            APP,
-            factory=True,
-            host=options.host,
-            port=options.port,
-            log_level=options.log_level,
-            timeout_keep_alive=options.timeout_keep_alive,
-            backlog=options.backlog,
-        )
+        uvicorn.run(APP, **options.uvicorn_options())
         return 0
     if not hasattr(socket, "SO_REUSEPORT"):
         log.error("--processes needs SO_REUSEPORT (Linux); run one process per port instead")

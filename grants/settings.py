@@ -32,6 +32,10 @@ class Settings:
     login_attempts_per_account: int = 5
     login_attempts_per_ip: int = 30
     login_window_seconds: int = 900
+    # Whose X-Forwarded-For / X-Forwarded-Proto `grants serve` believes: a comma-separated list
+    # of the reverse proxy's addresses ("*" for any); empty (the default) believes none, so no
+    # client can pick the address that log-in throttling and the audit trail see.
+    forwarded_allow_ips: str = ""
     log_format: str = "text"  # or "json": one JSON object a line (grants/logs.py)
     # Sessions: ended after this long without a request (shorter for organisers, jurors and
     # admins, who see other people's data), and in any case this many days after log-in.
@@ -94,6 +98,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         smtp_port=int(env.get("GRANTS_SMTP_PORT", "8025")),
         mail_from=env.get("GRANTS_MAIL_FROM", Settings.mail_from),
         log_format=_log_format(env.get("GRANTS_LOG_FORMAT", Settings.log_format)),
+        forwarded_allow_ips=env.get("GRANTS_FORWARDED_ALLOW_IPS", "").strip(),
         session_idle_minutes=int(
             env.get("GRANTS_SESSION_IDLE_MINUTES", str(Settings.session_idle_minutes))
         ),

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from grants import i18n
 from grants.i18n import gettext as _
+from grants.i18n import ngettext
 from grants.mail import Links, one_line, queue_email
 from grants.models import AuditEvent, LoginAttempt, Token, User
 from grants.passwords import (
@@ -19,7 +23,7 @@ from grants.passwords import (
     verify_password,
 )
 from grants.services import audit, sessions, tokens
-from grants.services.errors import InvalidInput, ServiceError, refuse_invalid
+from grants.services.errors import ServiceError, refuse_invalid
 from grants.settings import Settings
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -44,7 +48,10 @@ def check_password(password: str, errors: dict[str, str], field: str = "password
 
 async def sign_up(
     *, links: Links, email: str, display_name: str, password: str, locale: str, ip: str = ""
-) -> User:
+) -> User | None:
+    """A new account (its verification mail queued), or None when the address has one already:
+    then its owner gets a mail instead, and the caller answers as it would for a new account, so
+    the form tells nobody which addresses have accounts."""
     errors: dict[str, str] = {}
     if not valid_email(email):
         errors["email"] = _("Enter an email address like name@example.org.")
@@ -66,10 +73,45 @@ async def sign_up(
                 "account.signup", actor=user, object_type="user", object_id=user.id, ip=ip
             )
     except IntegrityError:
-        raise InvalidInput(
-            {"email": _("An account with this email already exists. Log in instead.")}
-        ) from None
+        await _warn_owner(links, normalise_email(email), ip=ip)
+        return None
     return user
+
+
+SIGNUP_WARNING_EVERY = timedelta(hours=1)  # at most one "someone tried" mail per account
+
+
+async def _warn_owner(links: Links, email: str, *, ip: str) -> None:
+    """Tell the owner of `email` that someone tried to sign up with it (at most once an hour, so
+    the form cannot be used to flood their inbox), in the owner's language."""
+    owner = await User.get_or_none(email=email, erased_at=None)
+    if owner is None:
+        return
+    since = datetime.now(UTC) - SIGNUP_WARNING_EVERY
+    async with in_transaction():
+        recent = await AuditEvent.filter(
+            action="account.signup_existing", object_id=str(owner.id), at__gte=since
+        ).exists()
+        await audit.record(
+            "account.signup_existing", actor=None, object_type="user", object_id=owner.id, ip=ip
+        )
+        if recent:
+            return
+        with i18n.speaking(owner.locale):
+            body = _(
+                "Hello %(name)s,\n\nsomeone tried to create an account with this email address. "
+                "You already have one. If it was you, log in:\n%(login)s\n\nor, if you forgot "
+                "your password, choose a new one:\n%(reset)s\n\nIf it was not you, ignore this "
+                "message: nothing was changed.",
+                name=one_line(owner.display_name),
+                login=links("login"),
+                reset=links("forgot_password"),
+            )
+            await queue_email(
+                to=owner.email,
+                subject=_("Someone tried to sign up with your address"),
+                body=body,
+            )
 
 
 async def _send_verification(links: Links, user: User) -> None:
@@ -118,31 +160,86 @@ async def verify_email(token: str) -> User:
     return user
 
 
-async def _throttled(settings: Settings, account_key: str, ip_key: str) -> bool:
-    since = datetime.now(UTC) - timedelta(seconds=settings.login_window_seconds)
-    failures = LoginAttempt.filter(at__gte=since)
+@dataclass(frozen=True)
+class Throttle:
+    """Failed log-ins slow a key down instead of locking it: after `free` failures within
+    `memory`, an attempt must wait `first_wait` seconds after the latest failure, twice as long
+    after each further failure, never more than `max_wait`. Refused attempts are not failures
+    (their password is not even checked), so they do not make the wait longer."""
+
+    free: int
+    first_wait: int
+    max_wait: int
+    memory: timedelta
+
+    def wait(self, failures: int) -> int:
+        if failures < self.free:
+            return 0
+        return min(self.first_wait * 2 ** min(failures - self.free, 30), self.max_wait)
+
+
+def throttles(settings: Settings) -> tuple[Throttle, Throttle]:
+    """(per account, per address). An account slows down soon, remembers failures for a day and
+    waits at most `login_window_seconds` (a password reset lets its owner in at once); an address
+    (a school's network, where one person may be guessing) slows down late and waits at most a
+    minute, so a right password always gets in after a short wait. docs/operations.md says why."""
     return (
-        await failures.filter(key=account_key).count() >= settings.login_attempts_per_account
-        or await failures.filter(key=ip_key).count() >= settings.login_attempts_per_ip
+        Throttle(
+            free=settings.login_attempts_per_account,
+            first_wait=30,
+            max_wait=settings.login_window_seconds,
+            memory=timedelta(days=1),
+        ),
+        Throttle(
+            free=settings.login_attempts_per_ip,
+            first_wait=1,
+            max_wait=60,
+            memory=timedelta(hours=1),
+        ),
+    )
+
+
+async def seconds_to_wait(settings: Settings, *, account_key: str, ip_key: str) -> int:
+    """How long log-ins for this account from this address must still wait (0: go ahead)."""
+    now = datetime.now(UTC)
+    account, address = throttles(settings)
+    longest = 0.0
+    for key, throttle in ((account_key, account), (ip_key, address)):
+        failures = LoginAttempt.filter(key=key, at__gte=now - throttle.memory)
+        wait = throttle.wait(await failures.count())
+        latest = await failures.order_by("-at").first() if wait else None
+        if latest is not None:
+            longest = max(longest, (latest.at + timedelta(seconds=wait) - now).total_seconds())
+    return math.ceil(longest)
+
+
+def wait_message(seconds: int) -> str:
+    if seconds < 90:
+        return ngettext(
+            "Too many failed attempts. Wait %(num)s second and try again, or reset your password.",
+            "Too many failed attempts. Wait %(num)s seconds and try again, or reset your password.",
+            seconds,
+        )
+    return ngettext(
+        "Too many failed attempts. Wait %(num)s minute and try again, or reset your password.",
+        "Too many failed attempts. Wait %(num)s minutes and try again, or reset your password.",
+        math.ceil(seconds / 60),
     )
 
 
 async def authenticate(*, settings: Settings, email: str, password: str, ip: str) -> User:
-    """The user with these credentials, or a ServiceError; throttled per account and per IP.
+    """The user with these credentials, or a ServiceError; failures slow the account and the
+    address down (`Throttle`), never lock them.
 
     A password hashed with older argon2id parameters is hashed again with today's."""
     email = normalise_email(email)
     account_key, ip_key = f"account:{email}", f"ip:{ip}"
-    if await _throttled(settings, account_key, ip_key):
+    wait = await seconds_to_wait(settings, account_key=account_key, ip_key=ip_key)
+    if wait > 0:
         await audit.record(
             "login.throttled", actor=None, object_type="email", object_id=email, ip=ip
         )
-        raise ServiceError(
-            _(
-                "Too many failed attempts. Wait %(m)s minutes or reset your password.",
-                m=settings.login_window_seconds // 60,
-            )
-        )
+        raise ServiceError(wait_message(wait))
     user = await User.get_or_none(email=email, erased_at=None)
     ok = await verify_password(user.password_hash if user else DUMMY_HASH, password)
     if user is None or not ok:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from grants.models import AuditEvent, User
+from grants.services.parsing import for_log, max_length
 
 
 async def record(
@@ -21,8 +22,9 @@ async def record(
         action=action,
         actor=actor,
         object_type=object_type,
-        object_id=str(object_id),
+        # What a person typed (an email at a failed log-in) may be longer than the column.
+        object_id=for_log(object_id, max_length(AuditEvent, "object_id")),
         before=before,
         after=after,
-        ip=ip,
+        ip=ip[: max_length(AuditEvent, "ip")],
     )

@@ -6,7 +6,6 @@ and the content hash all judge an answer the same way.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 
 from grants.i18n import gettext as _
 from grants.models import Category, Edition, Question, QuestionKind
+from grants.services.parsing import decimal_number
 
 URL_RE = re.compile(r"^https?://[^\s/$.?#].[^\s]*$", re.IGNORECASE)
 SHORT_TEXT_CHARACTERS = 300
@@ -86,13 +86,10 @@ def _text(question: Question, text: str) -> Parsed:
 
 
 def _number(question: Question, text: str) -> Parsed:
-    try:
-        number = float(text.replace(",", "."))
-    except ValueError:
+    number = decimal_number(text)  # ASCII digits only: no 1e308, inf, nan or "²"
+    if number is None:
         return text, _("Enter a number, for example 12.")
-    if not math.isfinite(number):  # nan, inf, 1e999: not a count, and not valid JSON
-        return text, _("Enter a number, for example 12.")
-    return (int(number) if number.is_integer() else number), None
+    return number, None
 
 
 def _date(question: Question, text: str) -> Parsed:

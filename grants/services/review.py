@@ -30,6 +30,7 @@ from grants.services.assignment import assignment_for_juror
 from grants.services.conflicts import conflicted_pairs
 from grants.services.discussion import Discussion, discussion
 from grants.services.errors import NotFound, ServiceError
+from grants.services.parsing import decimal_number
 
 Scores = dict[str, float | None]
 
@@ -103,9 +104,8 @@ def parse_scores(rubric: scoring.Rubric, raw: dict[str, str]) -> tuple[Scores, d
         if not text:
             scores[criterion.id] = None
             continue
-        try:
-            value = float(text.replace(",", "."))
-        except ValueError:
+        value = decimal_number(text)  # ASCII digits only: no inf, nan or "²"
+        if value is None:
             errors[criterion.id] = _("Choose a score.")
             continue
         if not any(abs(value - level) < 1e-9 for level in criterion.scale.levels):

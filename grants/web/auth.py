@@ -59,7 +59,8 @@ async def create_account(request: Request, form: Form) -> Response:
     except ServiceError as exc:
         context = {"next": _next(request)}
         return form_error(request, "auth/signup.html", context, exc, values=_typed(form))
-    await log_in(request, user)
+    if user is not None:  # None: the address has an account, whose owner was mailed instead
+        await log_in(request, user)
     flash(request, _("Welcome! We sent you an email to confirm your address."))
     return RedirectResponse(_next(request, form), status_code=303)
 

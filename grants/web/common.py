@@ -7,7 +7,6 @@ posted, and `form_error` puts a refused form back in front of the user with what
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from pathlib import Path
@@ -29,8 +28,8 @@ from grants.i18n.labels import label
 from grants.mail import Links, secret_link
 from grants.models import User
 from grants.services import permissions
-from grants.services.errors import ServiceError
-from grants.services.parsing import whole_number
+from grants.services.errors import InvalidInput, ServiceError
+from grants.services.parsing import MAX_TEXT, clean_text, length_error, whole_number
 from grants.web.session import CSRF_FIELD, csrf_token, csrf_valid, current_user
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -145,31 +144,34 @@ def redirect(request: Request, name: str, **params: Any) -> RedirectResponse:
     return RedirectResponse(url_for(request.app, name, **params), status_code=303)
 
 
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def clean_text(value: str) -> str:
-    """Typed text without control characters (PostgreSQL refuses NUL, and nobody types them)."""
-    return CONTROL_CHARACTERS.sub("", value)
-
-
 class Form:
-    """A posted form whose CSRF token was checked: text without control characters, files apart."""
+    """A posted form whose CSRF token was checked. Every text value comes out without control
+    characters (NUL included) and no longer than a stated limit: `MAX_TEXT`, or the column it is
+    meant for (`max_length=parsing.max_length(Model, "field")`); a longer one is refused as that
+    field's error (InvalidInput, a 400 that keeps what was typed). Files apart, their names
+    cleaned the same way."""
 
     def __init__(self, data: FormData) -> None:
         self._data = data
 
-    def text(self, name: str, default: str = "") -> str:
+    def text(self, name: str, default: str = "", *, max_length: int = MAX_TEXT) -> str:
         value = self._data.get(name)
-        return clean_text(value) if isinstance(value, str) else default
+        return self._fitting(name, value, max_length) if isinstance(value, str) else default
 
-    def texts(self, name: str) -> list[str]:
-        return [clean_text(v) for v in self._data.getlist(name) if isinstance(v, str)]
+    def texts(self, name: str, *, max_length: int = MAX_TEXT) -> list[str]:
+        return [
+            self._fitting(name, v, max_length)
+            for v in self._data.getlist(name)
+            if isinstance(v, str)
+        ]
 
     def file(self, name: str) -> UploadFile | None:
-        """The file sent under `name`, if one was chosen."""
+        """The file sent under `name`, if one was chosen (its name cleaned and cut to 255)."""
         value = self._data.get(name)
-        return value if isinstance(value, UploadFile) and value.filename else None
+        if not (isinstance(value, UploadFile) and value.filename):
+            return None
+        value.filename = clean_text(value.filename)[-255:]
+        return value
 
     def lists(self) -> dict[str, list[str]]:
         """Every text field with all its values (a group of checkboxes sends several)."""
@@ -180,17 +182,37 @@ class Form:
         return {key: f for key in self._data if (f := self.file(key)) is not None}
 
     def values(self) -> dict[str, str]:
-        """What the user typed, to put back into the form after an error."""
+        """What the user typed, to put back into the form after an error (cut to MAX_TEXT)."""
         return {
-            key: clean_text(value)
+            key: clean_text(value)[:MAX_TEXT]
             for key, value in self._data.items()
             if isinstance(value, str) and key != CSRF_FIELD
         }
 
+    @staticmethod
+    def _fitting(name: str, value: str, max_length: int) -> str:
+        text = clean_text(value)
+        problem = length_error(text.strip(), max_length)
+        if problem:
+            raise InvalidInput({name: problem})
+        return text
+
 
 async def checked_form(request: Request) -> Form:
-    """The request's form, after checking its CSRF token (403 when missing or wrong)."""
-    data = await request.form(max_files=20, max_fields=500, max_part_size=1024 * 1024)
+    """The request's form, after checking its CSRF token (403 when missing or wrong); a form that
+    cannot be read (a field over 1 MB, too many parts, a broken body) is a 400 saying so."""
+    try:
+        data = await request.form(max_files=20, max_fields=500, max_part_size=1024 * 1024)
+    except HTTPException as exc:
+        if exc.status_code != 400:
+            raise
+        raise HTTPException(
+            400,
+            _(
+                "This form could not be read: a field or a file is too large, or the form is "
+                "damaged. Go back, shorten it and try again."
+            ),
+        ) from exc
     submitted = data.get(CSRF_FIELD) or request.headers.get("x-csrf-token")
     if not csrf_valid(request, submitted if isinstance(submitted, str) else None):
         raise HTTPException(

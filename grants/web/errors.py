@@ -8,12 +8,13 @@ from http import HTTPStatus
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from tortoise.exceptions import OperationalError, TransactionManagementError
+from tortoise.exceptions import OperationalError, TransactionManagementError, ValidationError
 
 from grants.i18n import gettext as _
 from grants.i18n.labels import N_
 from grants.services.errors import ServiceError
 from grants.web.common import render
+from grants.web.middleware import secure
 from grants.web.session import current_user
 
 log = logging.getLogger(__name__)
@@ -43,17 +44,33 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def service_error(request: Request, exc: Exception) -> Response:
+    """A refusal no handler turned into its form again: the message, and each field's."""
     assert isinstance(exc, ServiceError)
-    return await error_page(request, exc.status_code, exc.message)
+    detail = " ".join([exc.message, *exc.errors.values()])
+    return await error_page(request, exc.status_code, detail)
+
+
+async def invalid_value(request: Request, exc: Exception) -> Response:
+    """A value the models refused (longer than its column, out of its range): the user's input,
+    so a 400 in their language; the check belongs in the service, so it is logged."""
+    log.warning("value refused by the models on %s %s: %s", request.method, request.url.path, exc)
+    return await error_page(
+        request,
+        400,
+        _("A value you sent is too long or not valid. Go back, correct it and try again."),
+    )
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
-    # No database call here: the error may have come from the database itself.
+    """The 500 page. Also Starlette's last resort for an error outside the app's middleware,
+    so it sets the security headers itself; no database call: the error may come from it."""
+    # grants/logs.py cuts the message and each traceback line: it may quote a megabyte of input.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     title = _("Something went wrong on our side. Your data is safe; please try again.")
-    return render(
+    response = render(
         request, "error.html", {"status": 500, "title": title, "detail": None}, status=500
     )
+    return secure(response, request.url.path)
 
 
 async def database_error(request: Request, exc: Exception) -> Response:
@@ -82,5 +99,6 @@ EXCEPTION_HANDLERS = {
     ServiceError: service_error,
     OperationalError: database_error,  # a busy SQLite raises one or the other
     TransactionManagementError: database_error,
-    Exception: server_error,
+    ValidationError: invalid_value,
+    Exception: server_error,  # outside every middleware; ServerErrors renders it inside them
 }
