@@ -61,7 +61,7 @@ lint: $(STAMP)
 
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -o grants/i18n/messages.pot -k N_ --no-location --sort-output .
-	for lang in fr ru; do $(BIN)/pybabel update -i grants/i18n/messages.pot -d grants/i18n -l $$lang --no-fuzzy-matching; done
+	for lang in fr ru; do $(BIN)/pybabel update -i grants/i18n/messages.pot -d grants/i18n -l $$lang --no-fuzzy-matching --ignore-obsolete; done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
