@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from grants.i18n import gettext as _
 from grants.models import EditionRole, PanelMember, User, UserSession
 from grants.services import audit
 from grants.services.tokens import digest
@@ -42,6 +43,43 @@ class SessionLine:
     last_seen_at: datetime
     user_agent: str
     current: bool
+
+    @property
+    def device(self) -> str:
+        """The browser and system in words ("Firefox on Android"), as people know them."""
+        return describe_device(self.user_agent)
+
+
+# Checked in this order: several browsers also name the ones they are built on ("Chrome" is in
+# Edge's, Opera's and Samsung Internet's user agents, "Safari" in nearly all of them).
+BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("SamsungBrowser/", "Samsung Internet"),
+    ("Firefox/", "Firefox"),
+    ("FxiOS/", "Firefox"),
+    ("CriOS/", "Chrome"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def describe_device(user_agent: str) -> str:
+    """A user agent string as "<browser> on <system>", or a plain "Unknown browser"."""
+    browser = next((name for mark, name in BROWSERS if mark in user_agent), "")
+    system = next((name for mark, name in SYSTEMS if mark in user_agent), "")
+    if browser and system:
+        return _("%(browser)s on %(system)s", browser=browser, system=system)
+    return browser or system or _("Unknown browser")
 
 
 async def _is_staff(user: User) -> bool:
