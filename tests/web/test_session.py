@@ -146,14 +146,18 @@ async def test_the_security_page_lists_sessions_and_signs_out_everywhere_else(
 ):
     await browser.log_in(APPLICANT, DEMO_PASSWORD)
     phone = await make_browser("198.51.100.4")
-    phone.headers["user-agent"] = "PhoneBrowser/1.0"
+    phone.headers["user-agent"] = (
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Mobile Safari/537.36"
+    )
     await phone.log_in(APPLICANT, DEMO_PASSWORD)
     organiser = await make_browser("198.51.100.5")
     await organiser.log_in(ORGANISER, DEMO_PASSWORD)
 
     page = await browser.page("/me/security")
     assert page.status_code == 200
-    assert "PhoneBrowser/1.0" in page.text
+    assert "Chrome on Android" in page.text  # in words, not the user-agent string
+    assert "Mozilla/5.0" not in page.text
     assert page.text.count('class="card"') == 2
     assert len(re.findall("This browser", page.text)) == 1
 
@@ -161,7 +165,7 @@ async def test_the_security_page_lists_sessions_and_signs_out_everywhere_else(
     assert response.status_code == 303 and response.headers["location"] == "/me/security"
     page = await browser.page("/me/security")
     assert "1 other session ended." in page.text
-    assert "PhoneBrowser/1.0" not in page.text
+    assert "Chrome on Android" not in page.text
 
     assert (await phone.get("/me")).status_code == 303
     assert signed_in(await browser.get("/me"))
