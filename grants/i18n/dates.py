@@ -33,3 +33,11 @@ def clock(moment: datetime, zone: str = "UTC") -> str:
     """The hour and minute in `zone` with the zone named ("14:05 Europe/Paris")."""
     tz, name = _zone(zone)
     return moment.astimezone(tz).strftime("%H:%M ") + name
+
+
+def machine(moment: datetime | None) -> str:
+    """The moment for machines (`<time datetime>`): UTC, to the second. HTML allows at most three
+    digits of a second, and nobody needs more."""
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")

@@ -51,6 +51,7 @@ def build_templates() -> jinja2.Environment:
         newstyle=True,
     )
     env.filters["local"] = dates.in_zone
+    env.filters["machine"] = dates.machine
     env.filters["tr"] = i18n.translated
     env.globals["label"] = label
     return env
