@@ -35,6 +35,12 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()[:MAX_EMAIL]
 
 
+def mask_email(address: str) -> str:
+    """An address shown to someone who may not know it: j***@example.org."""
+    local, _at, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
 def valid_email(email: str) -> bool:
     """Whether the typed address looks deliverable (one @, a dot after it, not too long)."""
     address = email.strip()

@@ -12,7 +12,7 @@ from grants.i18n import gettext as _
 from grants.mail import Links, queue_email
 from grants.models import AgeBand, Edition, EditionStatus, Group, GroupMember, Token, User
 from grants.services import audit, tokens
-from grants.services.accounts import normalise_email, valid_email
+from grants.services.accounts import mask_email, normalise_email, valid_email
 from grants.services.errors import (
     InvalidInput,
     NotFound,
@@ -197,8 +197,39 @@ async def invitation(token: str) -> tuple[Token, GroupMember, Group]:
     return record, member, member.group
 
 
-async def accept_invitation(user: User, token: str) -> Group:
-    """Link the invited member to `user` (once); the link works for one account only."""
+async def invitation_for(
+    user: User, token: str, *, ip: str = ""
+) -> tuple[Token, GroupMember, Group]:
+    """The open invitation behind a link, if it was sent to `user`'s address.
+
+    Anyone else gets PermissionDenied (and an audit event): a forwarded link lets nobody else
+    see the group's members and applications, many of them minors."""
+    record, member, group = await invitation(token)
+    if member.invite_email and normalise_email(user.email) != member.invite_email:
+        await audit.record(
+            "group.invitation_refused",
+            actor=user,
+            object_type="group",
+            object_id=group.id,
+            after={"member": member.id, "reason": "other address"},
+            ip=ip,
+        )
+        raise PermissionDenied(
+            _(
+                "This invitation was sent to another email address (%(masked)s). Sign in with "
+                "the account of that address, or ask the person who invited you to invite the "
+                "address you use here.",
+                masked=mask_email(member.invite_email),
+            )
+        )
+    return record, member, group
+
+
+async def accept_invitation(user: User, token: str, *, ip: str = "") -> Group:
+    """Link the invited member to `user` (once), if the invitation was sent to their address.
+
+    Opening the link mailed to that address confirms it, as a verification link would."""
+    await invitation_for(user, token, ip=ip)  # refused (and audited) before anything changes
     async with in_transaction():
         record, member, group = await invitation(token)
         if await GroupMember.exists(group=group, user=user):
@@ -207,12 +238,16 @@ async def accept_invitation(user: User, token: str) -> Group:
             raise ServiceError(_("This link is invalid or has expired. Ask for a new one."))
         member.user = user
         await member.save(update_fields=["user_id"])
+        if user.email_verified_at is None:
+            user.email_verified_at = datetime.now(UTC)
+            await user.save(update_fields=["email_verified_at"])
         await audit.record(
             "group.invitation_accept",
             actor=user,
             object_type="group",
             object_id=group.id,
             after={"member": member.id},
+            ip=ip,
         )
     return group
 

@@ -16,7 +16,7 @@ from grants.i18n.labels import READ_LANGUAGES
 from grants.mail import Links, queue_email
 from grants.models import Category, Edition, Panel, PanelMember, Token, User
 from grants.services import audit, tokens
-from grants.services.accounts import normalise_email, valid_email
+from grants.services.accounts import mask_email, normalise_email, valid_email
 from grants.services.editions import panel_of_edition
 from grants.services.errors import (
     InvalidInput,
@@ -155,12 +155,6 @@ async def invite_juror(
             ip=ip,
         )
     return token
-
-
-def mask_email(address: str) -> str:
-    """An address shown to someone who may not know it: j***@example.org."""
-    local, _at, domain = address.partition("@")
-    return f"{local[:1]}***@{domain}"
 
 
 @dataclass(frozen=True)

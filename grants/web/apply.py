@@ -15,7 +15,7 @@ from grants.i18n.dates import clock
 from grants.i18n.labels import WRITTEN_LANGUAGES
 from grants.models import AgeBand, Application, ApplicationStatus, Edition
 from grants.services import groups, submission
-from grants.services.errors import ServiceError
+from grants.services.errors import PermissionDenied, ServiceError
 from grants.services.permissions import application_for_applicant, edition_by_slug
 from grants.storage import LocalStorage
 from grants.web.common import (
@@ -322,8 +322,12 @@ async def download_attachment(request: Request) -> Response:
 
 
 def _link_not_valid(request: Request, error: ServiceError) -> Response:
-    context = {"title": _("Link not valid"), "message": error.message}
-    return render(request, "auth/message.html", context, status=400)
+    if isinstance(error, PermissionDenied):
+        title = _("This invitation is for someone else")
+    else:
+        title = _("Link not valid")
+    context = {"title": title, "message": error.message}
+    return render(request, "auth/message.html", context, status=error.status_code)
 
 
 @login_required
@@ -331,7 +335,9 @@ async def invitation_page(request: Request) -> Response:
     """An invited member opens the link from the mail (after signing up or logging in)."""
     token = request.path_params["token"]
     try:
-        _record, member, group = await groups.invitation(token)
+        _record, member, group = await groups.invitation_for(
+            await require_user(request), token, ip=client_ip(request)
+        )
     except ServiceError as exc:
         return _link_not_valid(request, exc)
     context = {"group": group, "member": member, "token": token}
@@ -343,7 +349,9 @@ async def invitation_page(request: Request) -> Response:
 async def accept_invitation(request: Request, form: Form) -> Response:
     user = await require_user(request)
     try:
-        group = await groups.accept_invitation(user, request.path_params["token"])
+        group = await groups.accept_invitation(
+            user, request.path_params["token"], ip=client_ip(request)
+        )
     except ServiceError as exc:
         return _link_not_valid(request, exc)
     flash(request, _("Welcome to %(group)s.", group=group.name))

@@ -215,6 +215,52 @@ async def test_a_group_form_shows_each_problem_on_its_field_and_keeps_values(
     assert await GroupMember.filter(group__name="Lisbon Peer Educators").count() == 1
 
 
+async def test_a_forwarded_group_invitation_lets_nobody_else_in(
+    demo, browser, make_browser, smtp, settings
+):
+    await sign_up(browser)
+    group_url = await make_group(browser, with_bruno=False)
+    location(
+        await browser.submit(
+            group_url,
+            {
+                "action": "add",
+                "first_name": "Bruno",
+                "age_band": "16_17",
+                "invite_email": "bruno@example.org",
+            },
+        )
+    )
+    await send_pending(settings)
+    [mail] = smtp.to("bruno@example.org")
+    path = re.search(
+        re.escape(settings.base_url) + r"(/invitations/\S+)", mail.get_payload(decode=True).decode()
+    ).group(1)
+
+    # Bruno forwards the mail to a friend, who has an account under another address.
+    friend = await make_browser("198.51.100.30")
+    await sign_up(friend, "friend@example.org", "Friend")
+    for response in (await friend.page(path), await friend.submit(path, {})):
+        assert response.status_code == 403
+        assert "sent to another email address (b***@example.org)" in text_of(response)
+        assert "Bruno" not in response.text  # not even the member's name
+    assert (await friend.get(group_url)).status_code == 404
+    assert await AuditEvent.filter(action="group.invitation_refused").count() == 2
+    bruno_member = await GroupMember.get(first_name="Bruno")
+    assert bruno_member.user_id is None
+
+    # Bruno himself, signed up with the invited address: the link joins him and, mailed to
+    # that address, confirms it.
+    bruno = await make_browser("198.51.100.31")
+    await sign_up(bruno, "bruno@example.org", "Bruno")
+    assert (await User.get(email="bruno@example.org")).email_verified_at is None
+    await bruno.page(path)
+    assert location(await bruno.submit(path, {})) == group_url
+    await bruno_member.refresh_from_db()
+    joined = await User.get(email="bruno@example.org")
+    assert bruno_member.user_id == joined.id and joined.email_verified_at is not None
+
+
 async def test_an_invited_member_gets_a_mail_and_joins_with_its_link(
     demo, browser, make_browser, smtp, settings
 ):
