@@ -11,14 +11,9 @@ import httpx
 
 from grants.mail import send_pending
 from grants.models import LoginAttempt, OutboxEmail, User
+from tests.web.pages import field_error
 
 PASSWORD = "a long enough password"
-
-
-def field_error(page: httpx.Response, name: str) -> str:
-    """The error message shown on one field ('' when the field has none)."""
-    match = re.search(rf'<p class="field-error" id="{name}-error">(.*?)</p>', page.text, re.S)
-    return html.unescape(re.sub(r"<[^>]+>", "", match.group(1))).strip() if match else ""
 
 
 def field_value(page: httpx.Response, name: str) -> str | None:

@@ -9,7 +9,6 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from tortoise import connections
 
@@ -28,36 +27,7 @@ from grants.models import (
     User,
 )
 from grants.services import submission
-
-PASSWORD = "a long enough password"
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-ANSWERS = {
-    "needs": "A survey in our school.",
-    "youth_role": "We plan and lead every talk.",
-    "participants": "25",
-    "approach": "peer",
-    "start_date": "2026-09-01",
-    "website": "",
-}
-
-
-def field_error(page: httpx.Response, name: str) -> str:
-    match = re.search(
-        rf'<p class="field-error" id="{re.escape(name)}-error">(.*?)</p>', page.text, re.S
-    )
-    return html.unescape(re.sub(r"<[^>]+>", "", match.group(1))).strip() if match else ""
-
-
-def text_of(page: httpx.Response) -> str:
-    return html.unescape(page.text)
-
-
-def location(response: httpx.Response) -> str:
-    problems = re.findall(
-        r'class="(?:field-error|error-summary)"[^>]*>(.*?)</(?:p|div)>', response.text, re.S
-    )
-    assert response.status_code == 303, (response.status_code, problems or response.text[:3000])
-    return response.headers["location"]
+from tests.web.pages import ANSWERS, PASSWORD, PDF, field_error, location, text_of
 
 
 def uploads(settings) -> list[str]:

@@ -8,17 +8,8 @@ import re
 
 from grants.demo import DEMO_PASSWORD
 from grants.models import Application, Attachment, AuditEvent, Category, User
+from tests.web.pages import ANSWERS, PASSWORD, PDF
 
-PASSWORD = "a long enough password"
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-ANSWERS = {
-    "needs": "A survey in our school.",
-    "youth_role": "We plan and lead every talk.",
-    "participants": "25",
-    "approach": "peer",
-    "start_date": "2026-09-01",
-    "website": "",
-}
 IP = "203.0.113.7"  # the `browser` fixture's address
 
 

@@ -6,32 +6,15 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 
-import httpx
 import pytest
 
 from grants.demo import DEMO_PASSWORD
 from grants.models import Answer, Application, Attachment, AuditEvent, Group, PanelMember, User
+from tests.web.pages import ANSWERS, PDF, field_error
 
 APPLICANT = "applicant1@demo.prevention-prize.eu"
 ORGANISER = "organiser@demo.prevention-prize.eu"
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-ANSWERS = {
-    "needs": "A survey in our school.",
-    "youth_role": "We plan and lead every talk.",
-    "participants": "25",
-    "approach": "peer",
-    "start_date": "2026-09-01",
-    "website": "",
-}
-
-
-def field_error(page: httpx.Response, name: str) -> str:
-    match = re.search(
-        rf'<p class="field-error" id="{re.escape(name)}-error">(.*?)</p>', page.text, re.S
-    )
-    return html.unescape(re.sub(r"<[^>]+>", "", match.group(1))).strip() if match else ""
 
 
 async def draft_of_applicant(browser) -> Application:

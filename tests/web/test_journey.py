@@ -7,17 +7,9 @@ import re
 from grants.demo import DEMO_PASSWORD
 from grants.mail import send_pending
 from grants.models import Application, Assignment, AuditEvent, Edition, User
+from tests.web.pages import location
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
-
-def location(response) -> str:
-    """Where a successful form post redirects; on failure, show the page's error messages."""
-    problems = re.findall(
-        r'class="(?:field-error|error-summary)"[^>]*>(.*?)</(?:p|div)>', response.text, re.S
-    )
-    assert response.status_code == 303, (response.status_code, problems or response.text[:3000])
-    return response.headers["location"]
 
 
 async def test_a_call_from_application_to_published_winner(

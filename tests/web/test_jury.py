@@ -21,20 +21,13 @@ from grants.models import (
     User,
 )
 from scoring import get_rubric
+from tests.web.pages import location
 
 ORGANISER = "organiser@demo.prevention-prize.eu"
 
 
 def juror_email(number: int) -> str:
     return f"juror{number}@demo.prevention-prize.eu"
-
-
-def location(response) -> str:
-    problems = re.findall(
-        r'class="(?:field-error|error-summary)"[^>]*>(.*?)</(?:p|div)>', response.text, re.S
-    )
-    assert response.status_code == 303, (response.status_code, problems or response.text[:3000])
-    return response.headers["location"]
 
 
 async def person(make_browser, email: str, ip: str):

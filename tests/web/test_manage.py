@@ -8,16 +8,9 @@ import re
 
 from grants.demo import DEMO_PASSWORD
 from grants.models import Application, Assignment, Edition, Panel, PanelMember, User
+from tests.web.pages import location
 
 ORGANISER = "organiser@demo.prevention-prize.eu"
-
-
-def location(response) -> str:
-    problems = re.findall(
-        r'class="(?:field-error|error-summary)"[^>]*>(.*?)</(?:p|div)>', response.text, re.S
-    )
-    assert response.status_code == 303, (response.status_code, problems or response.text[:3000])
-    return response.headers["location"]
 
 
 async def claire_with(make_browser, references: list[str], *, k: int = 2):
