@@ -27,7 +27,7 @@ run: $(STAMP) compile
 test: $(STAMP) compile
 	$(BIN)/python -m pytest -q
 
-# About 15 minutes on 2 cores (13.5 measured). The rush, capacity, log-in and keep-alive benches
+# About 16 minutes on 2 cores (13.5 measured before bench_export, which adds 2-3). The rush, capacity, log-in and keep-alive benches
 # append PASS/FAIL lines to the summary; one that fails lets the others run; the summary ends it.
 bench: BENCH_SUMMARY := var/bench-summary.txt
 bench: $(STAMP) compile
