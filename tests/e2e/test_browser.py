@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import time
@@ -138,3 +139,26 @@ async def test_the_language_switcher_works_without_a_mouse(page):
     )  # deadline in the visitor's zone
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the call page scrolls sideways on a phone ({width}px)"
+
+
+@pytest.mark.parametrize(
+    ("email", "paths"),
+    [
+        (
+            "organiser@demo.prevention-prize.eu",
+            ["/manage/epp-2027", "/manage/epp-2027/jury", "/manage/epp-2027/ranking"],
+        ),
+        ("juror1@demo.prevention-prize.eu", ["/jury"]),
+    ],
+)
+async def test_wide_tables_scroll_in_their_own_region_not_the_page(page, email, paths):
+    await log_in(page, email)
+    for path in paths:
+        await page.goto(path)
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, (path, width)
+        for region in await page.locator("table").all():
+            # Each table sits in a labelled region a keyboard can focus and scroll.
+            wrapper = region.locator("xpath=ancestor::div[@role='region'][1]")
+            await expect(wrapper).to_have_attribute("tabindex", "0")
+            await expect(wrapper).to_have_attribute("aria-label", re.compile(r"\w"))
