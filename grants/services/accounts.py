@@ -65,6 +65,7 @@ async def sign_up(
         errors["display_name"] = _("Enter the name you want to be called (a first name is enough).")
     check_password(password, errors)
     refuse_invalid(errors)
+    await _refuse_signup_flood(ip)
     password_hash = await hash_password(password)
     try:
         async with in_transaction():
@@ -85,6 +86,27 @@ async def sign_up(
 
 
 SIGNUP_WARNING_EVERY = timedelta(hours=1)  # at most one "someone tried" mail per account
+# Sign-ups from one IP address per hour, new and taken addresses alike. Whether a sign-up signed
+# its author in tells whether the address was free; the limit keeps anyone from probing many
+# addresses that way, and leaves room for a whole school class behind one address.
+SIGNUPS_PER_IP = 50
+SIGNUP_WINDOW = timedelta(hours=1)
+
+
+async def _refuse_signup_flood(ip: str) -> None:
+    if not ip:
+        return
+    since = datetime.now(UTC) - SIGNUP_WINDOW
+    recent = await AuditEvent.filter(
+        action__in=["account.signup", "account.signup_existing"], ip=ip, at__gte=since
+    ).count()
+    if recent >= SIGNUPS_PER_IP:
+        raise ServiceError(
+            _(
+                "Too many accounts were created from your network in the last hour. Wait an "
+                "hour and try again, or ask your teacher or youth worker for help."
+            )
+        )
 
 
 async def _warn_owner(links: Links, email: str, *, ip: str) -> None:

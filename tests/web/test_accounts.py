@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from grants.mail import send_pending
-from grants.models import LoginAttempt, OutboxEmail, User
+from grants.models import AuditEvent, LoginAttempt, OutboxEmail, User
+from grants.services import accounts
 from tests.web.pages import field_error
 
 PASSWORD = "a long enough password"
@@ -308,3 +309,29 @@ async def test_forgot_password_for_an_unknown_address_looks_the_same_and_sends_n
     assert "If an account exists for this address, we sent it a link" in response.text
     assert await OutboxEmail.all().count() == 0
     assert await send_pending(settings) == 0 and smtp.messages == []
+
+
+async def test_sign_ups_from_one_network_are_limited_per_hour(demo, browser, make_browser):
+    # The browser fixture's address has made accounts all hour (new and taken addresses alike).
+    for number in range(accounts.SIGNUPS_PER_IP):
+        await AuditEvent.create(
+            action="account.signup" if number % 2 else "account.signup_existing",
+            ip="203.0.113.7",
+        )
+    await browser.page("/signup")
+    typed = {"email": "zoe@example.org", "display_name": "Zoé", "password": PASSWORD}
+    response = await browser.submit("/signup", typed)
+    assert response.status_code == 400
+    assert "Too many accounts were created from your network" in html.unescape(response.text)
+    assert 'value="zoe@example.org"' in response.text  # what was typed is kept
+    assert not await User.filter(email="zoe@example.org").exists()
+
+    # An hour later the same network may again; another network may at once.
+    await AuditEvent.filter(ip="203.0.113.7").update(at=datetime.now(UTC) - timedelta(hours=2))
+    assert (await browser.submit("/signup", typed)).status_code == 303
+    elsewhere = await make_browser("198.51.100.77")
+    await elsewhere.page("/signup")
+    response = await elsewhere.submit(
+        "/signup", {"email": "yan@example.org", "display_name": "Yan", "password": PASSWORD}
+    )
+    assert response.status_code == 303
