@@ -18,6 +18,7 @@ MODEL_MODULES = [
     "grants.models.review",
     "grants.models.awards",
     "grants.models.audit",
+    "grants.models.outcomes",
 ]
 
 

@@ -19,6 +19,7 @@ from grants.models.applications import (
 )
 from grants.models.audit import AuditEvent, OutboxEmail
 from grants.models.awards import Award
+from grants.models.outcomes import MailText, OutcomeKind, OutcomeNotice
 from grants.models.calls import (
     Category,
     Edition,
@@ -61,7 +62,10 @@ __all__ = [
     "Group",
     "GroupMember",
     "LoginAttempt",
+    "MailText",
     "OutboxEmail",
+    "OutcomeKind",
+    "OutcomeNotice",
     "Panel",
     "PanelMember",
     "Programme",

@@ -129,7 +129,10 @@ class StatusChange(Model):
 
 
 class ApplicationMessage(Model):
-    """A message from the organisers to a group about its application."""
+    """A message from the organisers to a group about its application.
+
+    Or the group's answer: `from_secretariat` says which side wrote it. Written only by
+    services.messages."""
 
     id = fields.IntField(primary_key=True)
     application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
@@ -140,5 +143,6 @@ class ApplicationMessage(Model):
         "grants.User", related_name="messages_written"
     )
     author_id: int
+    from_secretariat = fields.BooleanField(default=True)
     body = fields.TextField()
     created_at = fields.DatetimeField(auto_now_add=True)

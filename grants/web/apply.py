@@ -14,7 +14,7 @@ from grants.i18n import gettext as _
 from grants.i18n.dates import clock
 from grants.i18n.labels import WRITTEN_LANGUAGES
 from grants.models import AgeBand, Application, ApplicationStatus, Edition
-from grants.services import groups, submission
+from grants.services import groups, messages, submission
 from grants.services.errors import PermissionDenied, ServiceError
 from grants.services.permissions import application_for_applicant, edition_by_slug
 from grants.storage import LocalStorage
@@ -279,6 +279,7 @@ async def _receipt(
             "questions": page.content.questions,
             "message": message,
             "can_withdraw": page.can_withdraw,
+            "thread": await messages.thread(application),  # the messages block
         },
         status=status,
     )

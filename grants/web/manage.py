@@ -13,7 +13,16 @@ from starlette.routing import Route
 from grants.i18n import gettext as _
 from grants.i18n.labels import label
 from grants.models import Edition
-from grants.services import assignment, awards, conflicts, jurors, progress, ranking, screening
+from grants.services import (
+    assignment,
+    awards,
+    conflicts,
+    jurors,
+    messages,
+    progress,
+    ranking,
+    screening,
+)
 from grants.services.errors import NotFound, ServiceError
 from grants.web.common import (
     Form,
@@ -69,6 +78,7 @@ async def application_detail(request: Request) -> Response:
         await require_user(request), int_param(request, "application_id"), ip=client_ip(request)
     )
     context = {"application": page.application, "answers": page.answers, "history": page.history}
+    context["thread"] = await messages.thread(page.application)  # the messages block
     return render(request, "manage/application.html", context)
 
 

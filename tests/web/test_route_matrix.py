@@ -95,6 +95,9 @@ MATRIX: dict[str, str] = {
     # One's own password and sessions (web/auth.py).
     "GET /me/security": "loooooooo",
     "GET /manage/{slug}/erase": "lffffffoo",
+    # Telling the groups (web/outcomes.py): outcome mails and their texts, organisers only.
+    "GET /manage/{slug}/outcomes": "lffffffoo",
+    "GET /manage/{slug}/outcomes/texts": "lffffffoo",
     # Posts (an empty form: the person it is meant for gets the form again with its errors).
     "POST /signup": "ooooooooo",
     "POST /login": "ooooooooo",
@@ -120,6 +123,11 @@ MATRIX: dict[str, str] = {
     "POST /me/security/password": "loooooooo",
     "POST /me/security/sessions": "loooooooo",
     "POST /manage/{slug}/erase": "lffffffoo",
+    "POST /manage/{slug}/outcomes/release": "lffffffoo",
+    "POST /manage/{slug}/outcomes/texts": "lffffffoo",
+    # Messages on the application's pages: its organisers write to the group, the group answers.
+    "POST /manage/applications/{application_id}/messages": "lffffffoo",
+    "POST /applications/{application_id}/messages": "lonnnnnnn",
     "POST /applications/{application_id}/withdraw": "lonnnnnnn",
     "POST /manage/{slug}/assign": "lffffffoo",
     "POST /logout": "ooooooooo",
