@@ -13,13 +13,15 @@ from grants.models import (
     Application,
     ApplicationStatus,
     Assignment,
+    DiscussionComment,
     Edition,
     EditionStatus,
     Panel,
     StatusChange,
     User,
 )
-from grants.services import audit, lifecycle
+from grants.services import audit, dossier, lifecycle
+from grants.services.dossier import DossierFile, ReviewRead
 from grants.services.editions import panels_of
 from grants.services.errors import ServiceError
 from grants.services.permissions import application_for_organiser, require_organiser
@@ -58,15 +60,19 @@ async def overview(user: User, edition: Edition) -> Overview:
 
 @dataclass
 class ApplicationFile:
-    """One application as organisers read it."""
+    """One application as organisers read it: the dossier (services/dossier.py)."""
 
     application: Application
     answers: dict[str, Any]  # by question key
     history: list[StatusChange]
+    files: list[DossierFile]  # under their original names
+    reviews: list[ReviewRead]  # every juror's, begun or not, with juror names even if blind
+    discussion: list[DiscussionComment]
 
 
 async def application_file(user: User, application_id: int, *, ip: str = "") -> ApplicationFile:
-    """One application as an organiser reads it; every read is audited."""
+    """One application as an organiser reads it, with its files, every review and the jury's
+    discussion; every read is audited."""
     application = await application_for_organiser(user, application_id)
     await audit.record(
         "application.read", actor=user, object_type="application", object_id=application.id, ip=ip
@@ -75,6 +81,9 @@ async def application_file(user: User, application_id: int, *, ip: str = "") -> 
         application=application,
         answers=await answers_by_key(application),
         history=await lifecycle.history(application),
+        files=await dossier.files_of(application),
+        reviews=await dossier.reviews_of(application),
+        discussion=await dossier.discussion_of(application),
     )
 
 

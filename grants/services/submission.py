@@ -633,25 +633,6 @@ async def receipt_page(application: Application) -> ReceiptPage:
     )
 
 
-async def attachment_of(
-    user: User, application_id: int, attachment_id: int, *, ip: str = ""
-) -> Attachment:
-    """A file of one of the user's applications, its download audited; NotFound otherwise."""
-    application = await application_for_applicant(user, application_id)
-    attachment = await Attachment.get_or_none(id=attachment_id, application=application)
-    if attachment is None:
-        raise NotFound(_("This file does not exist."))
-    await audit.record(
-        "attachment.download",
-        actor=user,
-        object_type="application",
-        object_id=application.id,
-        after={"attachment": attachment.id},
-        ip=ip,
-    )
-    return attachment
-
-
 @dataclass
 class Dashboard:
     """An applicant's home page: their groups, their applications with their histories, and

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -14,7 +15,7 @@ from grants.i18n import gettext as _
 from grants.i18n.dates import clock
 from grants.i18n.labels import WRITTEN_LANGUAGES
 from grants.models import AgeBand, Application, ApplicationStatus, Edition
-from grants.services import groups, messages, submission
+from grants.services import dossier, groups, messages, submission
 from grants.services.errors import PermissionDenied, ServiceError
 from grants.services.permissions import application_for_applicant, edition_by_slug
 from grants.storage import LocalStorage
@@ -305,21 +306,43 @@ async def withdraw(request: Request, form: Form) -> Response:
     return redirect(request, "dashboard")
 
 
+# A file opened in the browser gets its own policy: Chrome shows a PDF through an embedded
+# viewer with inline styles, which the pages' policy (object-src 'none') would block; scripts,
+# forms and framing stay forbidden.
+FILE_POLICY = (
+    "default-src 'none'; object-src 'self'; img-src 'self'; style-src 'unsafe-inline'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
+def content_disposition(kind: str, name: str) -> str:
+    """`kind` ("inline" or "attachment") with `name` for every browser: an ASCII fallback
+    without quotes or control characters, and the exact name in UTF-8 (RFC 6266)."""
+    fallback = "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in name)
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
 @login_required
 async def download_attachment(request: Request) -> Response:
-    attachment = await submission.attachment_of(
+    """A file of an application, for its group, an assigned juror or an organiser
+    (services/dossier.py decides): PDFs and images open in the browser, the rest downloads."""
+    opened = await dossier.open_attachment(
         await require_user(request),
         int_param(request, "application_id"),
         int_param(request, "attachment_id"),
         ip=client_ip(request),
     )
-    path = LocalStorage(request.app.state.settings.upload_dir).open_path(attachment.stored_name)
-    return FileResponse(
-        path,
-        media_type=attachment.content_type,
-        filename=attachment.original_name,
-        content_disposition_type="attachment",
+    path = LocalStorage(request.app.state.settings.upload_dir).open_path(
+        opened.attachment.stored_name
     )
+    kind = "inline" if opened.inline else "attachment"
+    headers = {
+        "Content-Disposition": content_disposition(kind, opened.name),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": FILE_POLICY,
+    }
+    return FileResponse(path, media_type=opened.attachment.content_type, headers=headers)
 
 
 def _link_not_valid(request: Request, error: ServiceError) -> Response:

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from grants.i18n import gettext as _
 from grants.i18n.labels import READ_LANGUAGES
 from grants.models import Edition
-from grants.services import assignment, bids, conflicts, discussion, jurors, review
+from grants.services import assignment, bids, conflicts, discussion, dossier, jurors, review
 from grants.services.errors import ServiceError
 from grants.services.parsing import parse_id
 from grants.services.permissions import edition_by_slug
@@ -66,7 +66,7 @@ async def declare_conflict(request: Request, form: Form) -> Response:
     return redirect(request, "jury")
 
 
-def _review_context(page: review.ReviewPage) -> dict[str, Any]:
+async def _review_context(page: review.ReviewPage) -> dict[str, Any]:
     return {
         "assignment": page.assignment,
         "application": page.application,
@@ -78,6 +78,7 @@ def _review_context(page: review.ReviewPage) -> dict[str, Any]:
         "answers": page.answers,
         "review_open": page.review_open,
         "discussion": page.discussion,
+        "files": await dossier.juror_files(page.assignment),  # neutral names if blind
     }
 
 
@@ -86,7 +87,7 @@ async def review_form(request: Request) -> Response:
     page = await review.review_page(
         await require_user(request), int_param(request, "assignment_id")
     )
-    return render(request, "jury/review.html", _review_context(page))
+    return render(request, "jury/review.html", await _review_context(page))
 
 
 @login_required
@@ -109,7 +110,7 @@ async def save_review(request: Request, form: Form) -> Response:
         message = _("Not saved yet: please correct the marked scores.")
         error = ServiceError(message, errors=errors)
         return form_error(
-            request, "jury/review.html", _review_context(page), error, values=form.values()
+            request, "jury/review.html", await _review_context(page), error, values=form.values()
         )
     flash(request, _("Review submitted. Thank you!") if submit else _("Draft saved."))
     return redirect(request, "review", assignment_id=page.assignment.id)

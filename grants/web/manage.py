@@ -77,7 +77,14 @@ async def application_detail(request: Request) -> Response:
     page = await screening.application_file(
         await require_user(request), int_param(request, "application_id"), ip=client_ip(request)
     )
-    context = {"application": page.application, "answers": page.answers, "history": page.history}
+    context = {
+        "application": page.application,
+        "answers": page.answers,
+        "history": page.history,
+        "files": page.files,
+        "reviews": page.reviews,
+        "discussion": page.discussion,
+    }
     context["thread"] = await messages.thread(page.application)  # the messages block
     return render(request, "manage/application.html", context)
 

@@ -601,7 +601,7 @@ async def test_a_pdf_is_accepted_and_downloadable_only_by_the_group(alice, make_
     assert url in (await alice.page(f"/applications/{application.id}/step/2")).text
     response = await alice.get(url)
     assert response.status_code == 200 and response.content == PDF
-    assert response.headers["content-disposition"].startswith("attachment")
+    assert response.headers["content-disposition"].startswith("inline")  # a PDF opens in place
     assert response.headers["content-type"].startswith("application/pdf")
 
     mallory = await make_browser("192.0.2.66")

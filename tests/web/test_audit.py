@@ -91,7 +91,7 @@ async def test_editing_answers_and_adding_downloading_removing_a_file_are_audite
     (download,) = await events("attachment.download")
     assert (download.actor_id, download.after, download.ip) == (
         alice.id,
-        {"attachment": attachment.id},
+        {"attachment": attachment.id, "role": "group"},
         IP,
     )
 

@@ -75,8 +75,8 @@ MATRIX: dict[str, str] = {
     "GET /calls/{slug}/apply": "loooooooo",
     "GET /applications/{application_id}/step/{step}": "lonnnnnnn",
     "GET /applications/{application_id}/receipt": "lonnnnnnn",
-    # Files: only the group today; the jury's and organisers' dossier is issue 13.
-    "GET /applications/{application_id}/files/{attachment_id}": "lonnnnnnn",
+    # Files (services/dossier.py): the group, the assigned juror without a conflict, organisers.
+    "GET /applications/{application_id}/files/{attachment_id}": "lononnnoo",
     "GET /jury": "loooooooo",
     "GET /jury/profile": "loooooooo",
     "GET /jury/invitations/{token}": "loooooooo",
