@@ -63,6 +63,13 @@ LABELS: dict[str, dict[str, str]] = {
         "missing-panel": N_("a panel is missing"),
         "no-reviews": N_("no reviews"),
     },
+    # The built-in aggregators (scoring/aggregate.py) in words; a plug-in's shows its own name.
+    "aggregator": {
+        "weighted-mean": N_("Mean of the reviews"),
+        "median": N_("Median of the reviews"),
+        "trimmed-mean": N_("Mean without the highest and lowest review"),
+        "z-score": N_("Mean after evening out lenient and strict jurors (z-score)"),
+    },
     "review": {"draft": N_("Draft saved"), "submitted": N_("Submitted"), "none": N_("Not started")},
     "bid": {
         "eager": N_("I would like to"),

@@ -8,10 +8,10 @@ from tortoise.transactions import in_transaction
 
 from grants.i18n import gettext as _
 from grants.models import Application, ApplicationStatus, Award, Edition, EditionStatus, User
-from grants.services import audit, lifecycle
-from grants.services.editions import application_by_reference
+from grants.services import audit, lifecycle, ranking
+from grants.services.editions import application_by_reference, panels_of
 from grants.services.errors import InvalidInput, ServiceError, refuse_invalid
-from grants.services.parsing import whole_number
+from grants.services.parsing import length_error, max_length, whole_number
 from grants.services.permissions import require_organiser
 
 MAX_POSITION = 100
@@ -29,7 +29,10 @@ async def record_award(
     citation: str,
     ip: str = "",
 ) -> Award:
-    """Record (or change) the award of one application; private until the edition is published."""
+    """Record (or change) the award of one application; private until the edition is published.
+
+    A place or an amount that makes no sense is refused (InvalidInput), never changed; the
+    ranking's method in force (aggregator, panel weights) is recorded with the award."""
     await require_organiser(user, edition)
     errors: dict[str, str] = {}
     application: Application | None = None
@@ -44,6 +47,8 @@ async def record_award(
         errors["reference"] = _("Only screened, eligible applications can receive an award.")
     if not title.strip():
         errors["title"] = _("Name the award, for example First prize.")
+    elif problem := length_error(title.strip(), max_length(Award, "title")):
+        errors["title"] = problem
     place = whole_number(position or "1", 1, MAX_POSITION)
     if place is None:
         errors["position"] = _("Enter a place from 1 to %(n)s.", n=MAX_POSITION)
@@ -52,12 +57,13 @@ async def record_award(
         errors["amount_eur"] = _("Enter an amount in whole euros, from 0 to 10,000,000.")
     refuse_invalid(errors)
     assert application is not None
+    method = ranking.method_of(edition, await panels_of(edition))
     async with in_transaction():
         award, _created = await Award.update_or_create(
             application=application,
             defaults={
                 "edition": edition,
-                "title": title.strip()[:120],
+                "title": title.strip(),
                 "position": place,
                 "amount_eur": amount,
                 "citation": citation.strip(),
@@ -69,7 +75,12 @@ async def record_award(
             actor=user,
             object_type="application",
             object_id=application.id,
-            after={"title": award.title, "position": place, "amount_eur": amount},
+            after={
+                "title": award.title,
+                "position": place,
+                "amount_eur": amount,
+                "ranking": method.as_dict(),  # the method in force, recorded with the award
+            },
             ip=ip,
         )
     return award

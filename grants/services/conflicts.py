@@ -10,6 +10,8 @@ gives the last two; `pair_exclusion` says in words why one pair is excluded, wha
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
@@ -135,14 +137,31 @@ async def pair_exclusion(member: PanelMember, application: Application) -> str |
     if await group_member_pairs(juror=juror, application_id=application.id):
         return exclusion_message(GROUP_MEMBER)
     conflict = await Conflict.get_or_none(juror=juror, application=application)
-    if conflict is not None and conflict.source == "declared":
-        return _("The juror declared a conflict of interest.")
     if conflict is not None:
-        return _(
-            "The organisers recorded a conflict of interest: %(reason)s", reason=conflict.reason
-        )
+        return recorded_message(conflict.source, conflict.reason)
     reason = exclusion_reason(member, application)
     return exclusion_message(reason) if reason else None
+
+
+def recorded_message(source: str, reason: str) -> str:
+    """A recorded conflict in words: declared by the juror, or set by the organisers (why)."""
+    if source == "declared":
+        return _("The juror declared a conflict of interest.")
+    return _("The organisers recorded a conflict of interest: %(reason)s", reason=reason)
+
+
+async def conflict_reasons(*, edition: Edition) -> dict[Pair, str]:
+    """Every pair of `conflicted_pairs(edition=...)` with why, in words (a membership of the
+    applying group first, as `pair_exclusion` says)."""
+    reasons = {
+        (int(j), int(a)): recorded_message(source, reason)
+        for j, a, source, reason in await Conflict.filter(application__edition=edition).values_list(
+            "juror_id", "application_id", "source", "reason"
+        )
+    }
+    member = exclusion_message(GROUP_MEMBER)
+    reasons.update((pair, member) for pair in await group_member_pairs(edition=edition))
+    return reasons
 
 
 async def declare_conflict(juror: User, assignment_id: int, *, ip: str = "") -> bool:
@@ -170,13 +189,26 @@ async def declare_conflict(juror: User, assignment_id: int, *, ip: str = "") -> 
             after={"juror": juror.id, "assignment_removed": removed, "new": created},
             ip=ip,
         )
+        if review is not None and not removed:
+            await _review_excluded(juror, review, application_id, "declared by the juror", ip)
     return removed
+
+
+@dataclass(frozen=True)
+class Forbidden:
+    """What forbidding a pair did to its assignment: removed (nothing was started), or kept
+    with its review (`review_status`), which then counts no more in the ranking."""
+
+    assignment_removed: bool
+    review_status: str | None = None
 
 
 async def forbid_pair(
     user: User, edition: Edition, *, member_id: str, reference: str, reason: str = "", ip: str = ""
-) -> bool:
-    """An organiser forbids a juror–application pair; a not-started assignment of it goes."""
+) -> Forbidden:
+    """An organiser forbids a juror–application pair. A not-started assignment of it goes; a
+    started or submitted review is never deleted: it is kept, left out of the ranking (with the
+    reason, `conflict_reasons`) and the exclusion audited."""
     await require_organiser(user, edition)
     member = await juror_of_edition(edition, member_id)
     application = await application_by_reference(edition, reference)
@@ -195,7 +227,8 @@ async def forbid_pair(
                 _("This juror already has a conflict of interest with this application.")
             )
         assignment = await Assignment.get_or_none(juror_id=juror_id, application=application)
-        removed = assignment is not None and not await Review.exists(assignment=assignment)
+        review = await Review.get_or_none(assignment=assignment) if assignment else None
+        removed = assignment is not None and review is None
         if assignment is not None and removed:
             await assignment.delete()
         await audit.record(
@@ -206,4 +239,25 @@ async def forbid_pair(
             after={"juror": juror_id, "reason": conflict.reason, "assignment_removed": removed},
             ip=ip,
         )
-    return removed
+        if review is not None:
+            await _review_excluded(user, review, application.id, conflict.reason, ip)
+    return Forbidden(removed, str(review.status) if review else None)
+
+
+async def _review_excluded(
+    actor: User, review: Review, application_id: int, reason: str, ip: str
+) -> None:
+    """Audit that a kept review of a pair now in conflict is left out of the ranking."""
+    await audit.record(
+        "review.excluded",
+        actor=actor,
+        object_type="review",
+        object_id=review.id,
+        after={
+            "application": application_id,
+            "assignment": review.assignment_id,
+            "status": str(review.status),
+            "reason": reason,
+        },
+        ip=ip,
+    )

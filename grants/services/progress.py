@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tortoise.transactions import in_transaction
@@ -24,7 +25,8 @@ from grants.models import (
 from grants.services import audit, lifecycle
 from grants.services.conflicts import conflicted_pairs
 from grants.services.editions import panels_of
-from grants.services.errors import ServiceError
+from grants.services.errors import ServiceError, refuse_invalid
+from grants.services.parsing import whole_number
 from grants.services.permissions import require_organiser
 
 
@@ -120,6 +122,63 @@ async def jury_desk(user: User, edition: Edition) -> JuryDesk:
         .order_by("id"),
         review_open=edition.status in lifecycle.REVIEW_OPEN,
     )
+
+
+MAX_LOAD = 10_000
+
+
+def _load_errors(
+    member: PanelMember, typed: Mapping[str, str], errors: dict[str, str]
+) -> tuple[int, int] | None:
+    """The (fewest, most) typed for one juror, or None (the reasons added to `errors`)."""
+    loads: list[int] = []
+    for name in (f"min_load_{member.id}", f"max_load_{member.id}"):
+        number = whole_number(typed.get(name, ""), 0, MAX_LOAD)
+        if number is None:
+            errors[name] = _("Enter a whole number from 0 to %(n)s.", n=MAX_LOAD)
+        else:
+            loads.append(number)
+    if len(loads) < 2:
+        return None
+    if loads[0] > loads[1]:
+        errors[f"min_load_{member.id}"] = _(
+            "The fewest reviews cannot be more than the most (%(most)s).", most=loads[1]
+        )
+        return None
+    return loads[0], loads[1]
+
+
+async def set_loads(user: User, edition: Edition, typed: Mapping[str, str], *, ip: str = "") -> int:
+    """Each juror's fewest and most reviews (`min_load_<member id>`, `max_load_<member id>` as
+    typed; a juror not in `typed` keeps theirs), which the assignment solver respects. Whole
+    numbers, 0 ≤ fewest ≤ most, or InvalidInput naming each wrong field; returns how many
+    jurors changed (audited)."""
+    await require_organiser(user, edition)
+    members = await PanelMember.filter(panel__edition=edition).order_by("id")
+    errors: dict[str, str] = {}
+    wanted: dict[int, tuple[int, int]] = {}
+    for member in members:
+        if f"min_load_{member.id}" in typed or f"max_load_{member.id}" in typed:
+            loads = _load_errors(member, typed, errors)
+            if loads is not None:
+                wanted[member.id] = loads
+    refuse_invalid(errors)
+    changed = [m for m in members if m.id in wanted and wanted[m.id] != (m.min_load, m.max_load)]
+    async with in_transaction():
+        for member in changed:
+            before = {"min_load": member.min_load, "max_load": member.max_load}
+            member.min_load, member.max_load = wanted[member.id]
+            await member.save(update_fields=["min_load", "max_load"])
+            await audit.record(
+                "jury.loads",
+                actor=user,
+                object_type="panel_member",
+                object_id=member.id,
+                before=before,
+                after={"min_load": member.min_load, "max_load": member.max_load},
+                ip=ip,
+            )
+    return len(changed)
 
 
 async def _unsubmitted_by_juror(edition: Edition) -> dict[int, tuple[User, int]]:

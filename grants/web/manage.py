@@ -150,7 +150,7 @@ async def _pin(request: Request, edition: Edition, form: Form) -> str:
 
 
 async def _forbid(request: Request, edition: Edition, form: Form) -> str:
-    removed = await conflicts.forbid_pair(
+    done = await conflicts.forbid_pair(
         await require_user(request),
         edition,
         member_id=form.text("member_id"),
@@ -159,7 +159,14 @@ async def _forbid(request: Request, edition: Edition, form: Form) -> str:
         ip=client_ip(request),
     )
     message = _("Conflict of interest recorded: this juror will never see this application.")
-    return message + (" " + _("Their assignment to it was removed.") if removed else "")
+    if done.assignment_removed:
+        return message + " " + _("Their assignment to it was removed.")
+    if done.review_status == "submitted":
+        kept = _("Their submitted review is kept; the ranking leaves it out and says why.")
+        return message + " " + kept
+    if done.review_status:
+        return message + " " + _("Their draft review is kept but will not count in the ranking.")
+    return message
 
 
 async def _unassign(request: Request, edition: Edition, form: Form) -> str:
@@ -185,6 +192,13 @@ async def _close(request: Request, edition: Edition, form: Form) -> str:
     return _("The review phase is closed: the call is in deliberation and scores are frozen.")
 
 
+async def _loads(request: Request, edition: Edition, form: Form) -> str:
+    changed = await progress.set_loads(
+        await require_user(request), edition, form.values(), ip=client_ip(request)
+    )
+    return _("Loads saved. Jurors changed: %(n)s.", n=changed)
+
+
 async def _invite(request: Request, edition: Edition, form: Form) -> str:
     await jurors.invite_juror(
         await require_user(request),
@@ -204,6 +218,7 @@ JURY_ACTIONS = {
     "remind": _remind,
     "close": _close,
     "invite": _invite,
+    "loads": _loads,
 }
 
 
@@ -233,7 +248,7 @@ async def phase(request: Request, edition: Edition, form: Form) -> Response:
     return redirect(request, "manage", slug=edition.slug)
 
 
-async def _ranking_context(request: Request, edition: Edition) -> dict[str, Any]:
+async def _ranking_context(request: Request, edition: Edition, action: str = "") -> dict[str, Any]:
     page = await ranking.ranking_page(await require_user(request), edition)
     return {
         "edition": edition,
@@ -241,6 +256,13 @@ async def _ranking_context(request: Request, edition: Edition) -> dict[str, Any]
         "applications": page.applications,
         "awards": page.awards,
         "rubric": page.rubric,
+        "panels": page.panels,
+        "method": page.method,
+        "aggregators": page.aggregators,
+        "jurors": page.jurors,
+        "excluded": page.excluded,
+        "recorded": page.recorded,
+        "action": action,
     }
 
 
@@ -270,9 +292,28 @@ async def record_award(request: Request, edition: Edition, form: Form) -> Respon
             ip=client_ip(request),
         )
     except ServiceError as exc:
-        context = await _ranking_context(request, edition)
+        context = await _ranking_context(request, edition, "award")
         return form_error(request, "manage/ranking.html", context, exc, values=form.values())
     flash(request, _("Award recorded. It stays private until you publish."))
+    return redirect(request, "ranking", slug=edition.slug)
+
+
+@organiser_required
+@csrf_protected
+async def ranking_method(request: Request, edition: Edition, form: Form) -> Response:
+    """Switch the ranking's aggregator and the panels' weights."""
+    try:
+        await ranking.set_method(
+            await require_user(request),
+            edition,
+            aggregator=form.text("aggregator"),
+            weights=form.values(),
+            ip=client_ip(request),
+        )
+    except ServiceError as exc:
+        context = await _ranking_context(request, edition, "method")
+        return form_error(request, "manage/ranking.html", context, exc, values=form.values())
+    flash(request, _("The ranking is now computed this way."))
     return redirect(request, "ranking", slug=edition.slug)
 
 
@@ -284,6 +325,12 @@ routes = [
     Route("/manage/{slug}/phase", phase, methods=["POST"], name="phase"),
     Route("/manage/{slug}/ranking", ranking_page, name="ranking"),
     Route("/manage/{slug}/ranking", record_award, methods=["POST"]),
+    Route(
+        "/manage/{slug}/ranking/method",
+        ranking_method,
+        methods=["POST"],
+        name="ranking_method",
+    ),
     Route("/manage/applications/{application_id}", application_detail, name="manage_application"),
     Route("/manage/applications/{application_id}/screen", screen, methods=["POST"], name="screen"),
 ]

@@ -2,7 +2,8 @@
 and XLSX from a real `grants serve`, with the time of each download and the server's peak memory.
 
 Run: `.venv/bin/python tests/bench/bench_export.py [--backend sqlite|postgres]
-[--applications 10000] [--reviews 5] [--summary FILE]`.
+[--applications 10000] [--reviews 5] [--only applications|reviews|ranking] [--summary FILE]`.
+`--only ranking` also asks for the organisers' ranking page (the same computation, as HTML).
 
 The data is written straight into the tables (bulk inserts: set-up, not the test): the demo
 edition plus N submitted applications, each of its own group of two, with every question
@@ -243,7 +244,21 @@ class Prober(threading.Thread):
         return self.slowest
 
 
-def run(environ: dict[str, str], backend: str, applications: int) -> list[str]:
+def targets(only: str | None) -> list[tuple[str, str]]:
+    """(name, path) of each download: the exports, and the ranking page with the ranking's."""
+    found = [
+        (f"{what}.{fmt}", f"/manage/epp-2027/export/{what}.{fmt}")
+        for what, fmt in EXPORTS
+        if only in (None, what)
+    ]
+    if only in (None, "ranking"):
+        found.append(("ranking page", "/manage/epp-2027/ranking"))
+    return found
+
+
+def run(
+    environ: dict[str, str], backend: str, applications: int, only: str | None = None
+) -> list[str]:
     servers = start_servers(environ, processes=1)
     lines = []
     try:
@@ -251,17 +266,16 @@ def run(environ: dict[str, str], backend: str, applications: int) -> list[str]:
         base_url = f"http://127.0.0.1:{servers.ports[0]}"
         with httpx.Client(base_url=base_url, timeout=600) as client:
             log_in(client)
-            for what, fmt in EXPORTS:
+            for name, url in targets(only):
                 before = rss_kib(pid)
                 reset_peak(pid)
                 prober = Prober(base_url)
                 prober.start()
-                url = f"/manage/epp-2027/export/{what}.{fmt}"
                 status, size, first, total = download(client, url)
                 slowest = prober.stop()
                 peak = peak_kib(pid)
                 line = (
-                    f"export {backend} {applications} applications: {what}.{fmt} "
+                    f"export {backend} {applications} applications: {name} "
                     f"HTTP {status}, {size / 1e6:.1f} MB in {total:.1f} s (first byte "
                     f"{first:.1f} s); server memory {before / 1024:.0f} MiB before, peak "
                     f"{peak / 1024:.0f} MiB (+{(peak - before) / 1024:.0f} MiB); home page "
@@ -280,6 +294,7 @@ async def main() -> int:
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--applications", type=int, default=10_000)
     parser.add_argument("--reviews", type=int, default=5)
+    parser.add_argument("--only", choices=("applications", "reviews", "ranking"))
     parser.add_argument("--summary")
     args = parser.parse_args()
     print(machine_line())
@@ -288,7 +303,7 @@ async def main() -> int:
         started = time.perf_counter()
         await fill(environ, args.applications, args.reviews)
         print(f"set-up: {time.perf_counter() - started:.0f} s")
-        lines = await asyncio.to_thread(run, environ, args.backend, args.applications)
+        lines = await asyncio.to_thread(run, environ, args.backend, args.applications, args.only)
     finally:
         await cleanup(environ, schema)
     append_summary(args.summary, lines)

@@ -118,6 +118,7 @@ MATRIX: dict[str, str] = {
     "POST /manage/{slug}/jury/{action}": "lffffffoo",
     "POST /manage/{slug}/phase": "lffffffoo",
     "POST /manage/{slug}/ranking": "lffffffoo",
+    "POST /manage/{slug}/ranking/method": "lffffffoo",
     "POST /manage/applications/{application_id}/screen": "lffffffoo",
     "POST /me/erase": "loooooooo",
     "POST /me/security/password": "loooooooo",
