@@ -19,7 +19,6 @@ from grants.models.applications import (
 )
 from grants.models.audit import AuditEvent, OutboxEmail
 from grants.models.awards import Award
-from grants.models.outcomes import MailText, OutcomeKind, OutcomeNotice
 from grants.models.calls import (
     Category,
     Edition,
@@ -31,6 +30,7 @@ from grants.models.calls import (
     Question,
     QuestionKind,
 )
+from grants.models.outcomes import MailText, OutcomeKind, OutcomeNotice
 from grants.models.review import (
     Assignment,
     Bid,
