@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from grants.models import AuditEvent, User
@@ -27,4 +28,34 @@ async def record(
         before=before,
         after=after,
         ip=ip[: max_length(AuditEvent, "ip")],
+    )
+
+
+async def record_many(
+    action: str,
+    *,
+    actor: User | None,
+    object_type: str,
+    changes: list[tuple[object, Any, Any]],
+    ip: str = "",
+) -> None:
+    """`record` for many objects at once (a bulk action): one event per (object_id, before,
+    after) of `changes`, written in one INSERT."""
+    if not changes:
+        return
+    at = datetime.now(UTC)
+    await AuditEvent.bulk_create(
+        [
+            AuditEvent(
+                at=at,
+                action=action,
+                actor=actor,
+                object_type=object_type,
+                object_id=for_log(object_id, max_length(AuditEvent, "object_id")),
+                before=before,
+                after=after,
+                ip=ip[: max_length(AuditEvent, "ip")],
+            )
+            for object_id, before, after in changes
+        ]
     )

@@ -85,14 +85,7 @@ async def move(
     before = application.status
     if before == target:
         return before
-    if not can_move(before, target):
-        raise ServiceError(
-            _(
-                "An application that is “%(before)s” cannot become “%(after)s”.",
-                before=label("status", before),
-                after=label("status", target),
-            )
-        )
+    _refuse_unless_allowed(before, target)
     application.status = target
     await application.save(update_fields=["status", "updated_at"])
     await StatusChange.create(
@@ -104,6 +97,57 @@ async def move(
         at=at or now(),
     )
     return before
+
+
+def _refuse_unless_allowed(before: ApplicationStatus, target: ApplicationStatus) -> None:
+    if not can_move(before, target):
+        raise ServiceError(
+            _(
+                "An application that is “%(before)s” cannot become “%(after)s”.",
+                before=label("status", before),
+                after=label("status", target),
+            )
+        )
+
+
+async def move_many(
+    applications: list[Application],
+    target: ApplicationStatus,
+    *,
+    actor: User | None,
+    note: str = "",
+) -> list[ApplicationStatus]:
+    """`move` for many applications at once (a bulk action): one UPDATE and one INSERT of their
+    history lines, whatever their number; returns the status each had. Each must be allowed to
+    move and none may have `target` already (the caller sorts them out: `can_move`). Call
+    inside the transaction of the change, with the rows locked."""
+    befores = [application.status for application in applications]
+    for before in befores:
+        if before == target:
+            raise ServiceError(_("This application already has this status."))
+        _refuse_unless_allowed(before, target)
+    if not applications:
+        return befores
+    at = now()
+    await Application.filter(id__in=[a.id for a in applications]).update(
+        status=target, updated_at=at
+    )
+    await StatusChange.bulk_create(
+        [
+            StatusChange(
+                application_id=application.id,
+                from_status=before,
+                to_status=target,
+                actor=actor,
+                note=note,
+                at=at,
+            )
+            for application, before in zip(applications, befores, strict=True)
+        ]
+    )
+    for application in applications:
+        application.status, application.updated_at = target, at
+    return befores
 
 
 async def history(application: Application) -> list[StatusChange]:

@@ -5,9 +5,10 @@ that the service checks."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from grants.i18n import gettext as _
@@ -36,25 +37,99 @@ from grants.web.common import (
     redirect,
     render,
     require_user,
+    url_for,
 )
 from grants.web.session import client_ip
 
 
-async def _overview_context(request: Request, edition: Edition) -> dict[str, Any]:
-    page = await screening.overview(await require_user(request), edition)
+async def _overview_context(
+    request: Request, edition: Edition, params: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The console's main page: the list as `params` (else the GET query) asks for it."""
+    if params is None:
+        params = {key: request.query_params[key] for key in request.query_params}
+    page = await screening.overview(await require_user(request), edition, params)
     return {
         "edition": edition,
-        "applications": page.applications,
+        "page": page,
+        "query": page.query,
         "panels": page.panels,
-        "assignments": page.assignments,
         "phases": screening.PHASES,
+        "statuses": screening.LISTED,
+        "sizes": screening.PAGE_SIZES,
         "reasons": [],
+        "selected": set(),
+        "failed": "",  # "bulk" when the bulk action's form comes back with an error
     }
 
 
 @organiser_required
 async def overview(request: Request, edition: Edition) -> Response:
     return render(request, "manage/overview.html", await _overview_context(request, edition))
+
+
+def _list_values(form: Form) -> dict[str, str]:
+    """The list's search, filters, sorting and page, as the bulk forms carry them along."""
+    values = form.values()
+    return {key: values[key][:200] for key in screening.LIST_FIELDS if values.get(key)}
+
+
+def _ticked(form: Form) -> set[str]:
+    """The ticked applications, to tick them again when the form comes back with an error."""
+    try:
+        return set(form.texts("application", max_length=20))
+    except ServiceError:
+        return set()
+
+
+def _back_to_list(request: Request, edition: Edition, form: Form) -> RedirectResponse:
+    query = urlencode(_list_values(form))
+    path = url_for(request.app, "manage", slug=edition.slug)
+    return RedirectResponse(path + ("?" + query if query else ""), status_code=303)
+
+
+@organiser_required
+@csrf_protected
+async def bulk_screen(request: Request, edition: Edition, form: Form) -> Response:
+    """The confirmation page of a bulk action on the ticked applications (or all that match the
+    list's filters): what will change and what will be skipped. Nothing changes yet."""
+    try:
+        plan = await screening.plan(
+            await require_user(request),
+            edition,
+            action=form.text("action"),
+            reason=form.text("reason"),
+            ids=form.texts("application"),
+            everything=form.text("everything") == "all",
+            params=_list_values(form),
+        )
+    except ServiceError as exc:
+        context = await _overview_context(request, edition, _list_values(form))
+        context.update(selected=_ticked(form), failed="bulk")
+        return form_error(request, "manage/overview.html", context, exc, values=form.values())
+    context = {"edition": edition, "plan": plan, "back": _list_values(form)}
+    return render(request, "manage/bulk_confirm.html", context)
+
+
+@organiser_required
+@csrf_protected
+async def bulk_screen_confirm(request: Request, edition: Edition, form: Form) -> Response:
+    """A confirmed bulk action, in one transaction; back to the list with what was done."""
+    try:
+        done = await screening.act(
+            await require_user(request),
+            edition,
+            action=form.text("action"),
+            reason=form.text("reason"),
+            ids=[form.text("ids")],
+            ip=client_ip(request),
+        )
+    except ServiceError as exc:
+        context = await _overview_context(request, edition, _list_values(form))
+        context["failed"] = "bulk"
+        return form_error(request, "manage/overview.html", context, exc, values=form.values())
+    flash(request, " ".join(done.summary()))
+    return _back_to_list(request, edition, form)
 
 
 @login_required
@@ -323,6 +398,13 @@ routes = [
     Route("/manage/{slug}/jury", jury_page, name="manage_jury"),
     Route("/manage/{slug}/jury/{action}", jury_action, methods=["POST"], name="manage_jury_action"),
     Route("/manage/{slug}/phase", phase, methods=["POST"], name="phase"),
+    Route("/manage/{slug}/screening", bulk_screen, methods=["POST"], name="bulk_screen"),
+    Route(
+        "/manage/{slug}/screening/confirm",
+        bulk_screen_confirm,
+        methods=["POST"],
+        name="bulk_screen_confirm",
+    ),
     Route("/manage/{slug}/ranking", ranking_page, name="ranking"),
     Route("/manage/{slug}/ranking", record_award, methods=["POST"]),
     Route(

@@ -120,6 +120,9 @@ MATRIX: dict[str, str] = {
     "POST /manage/{slug}/ranking": "lffffffoo",
     "POST /manage/{slug}/ranking/method": "lffffffoo",
     "POST /manage/applications/{application_id}/screen": "lffffffoo",
+    # Bulk screening: the confirmation page, then the confirmed action (an empty form: a 400).
+    "POST /manage/{slug}/screening": "lffffffoo",
+    "POST /manage/{slug}/screening/confirm": "lffffffoo",
     "POST /me/erase": "loooooooo",
     "POST /me/security/password": "loooooooo",
     "POST /me/security/sessions": "loooooooo",
