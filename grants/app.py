@@ -17,7 +17,18 @@ from starlette.staticfiles import StaticFiles
 
 from grants import db, logs, mail
 from grants.settings import Settings, load_settings
-from grants.web import apply, auth, exports, health, jury, manage, outcomes, privacy, public
+from grants.web import (
+    apply,
+    auth,
+    exports,
+    health,
+    insight,
+    jury,
+    manage,
+    outcomes,
+    privacy,
+    public,
+)
 from grants.web.common import TEMPLATE_DIR, build_templates, route_index
 from grants.web.errors import EXCEPTION_HANDLERS, server_error
 from grants.web.middleware import BodySizeLimit, Locale, SecurityHeaders, ServerErrors
@@ -54,6 +65,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         *jury.routes,
         *manage.routes,
         *exports.routes,
+        *insight.routes,
         *outcomes.routes,
         *health.routes,
         *privacy.routes,

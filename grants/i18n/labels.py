@@ -6,7 +6,9 @@ translated when shown, in the reader's language.
 
 from __future__ import annotations
 
-from grants.i18n import gettext
+from babel import Locale, UnknownLocaleError
+
+from grants.i18n import current_locale, gettext
 
 
 def N_(message: str) -> str:  # noqa: N802 (gettext convention)
@@ -82,6 +84,66 @@ LABELS: dict[str, dict[str, str]] = {
         "declared": N_("declared by the juror"),
         "organiser": N_("set by the organisers"),
     },
+    # Audit events (services/audit.py), as the audit log page and its CSV name them.
+    "action": {
+        "account.erase": N_("Account erased"),
+        "account.password_changed": N_("Password changed"),
+        "account.password_reset": N_("Password reset"),
+        "account.reset_requested": N_("Password reset asked for"),
+        "account.signup": N_("Account created"),
+        "account.signup_existing": N_("Sign-up with an address already in use"),
+        "account.verified": N_("Email address confirmed"),
+        "application.create": N_("Application started"),
+        "application.edit": N_("Application edited"),
+        "application.message": N_("Message about an application"),
+        "application.read": N_("Application read by an organiser"),
+        "application.screen": N_("Application screened"),
+        "application.shortlist": N_("Application shortlisted"),
+        "application.submit": N_("Application submitted"),
+        "application.withdraw": N_("Application withdrawn"),
+        "assignment.drop": N_("Assignment dropped by a new run"),
+        "assignment.pin": N_("Juror assigned by hand"),
+        "assignment.remove": N_("Assignment removed"),
+        "assignment.run": N_("Jurors assigned"),
+        "attachment.download": N_("File downloaded"),
+        "attachment.remove": N_("File removed"),
+        "attachment.upload": N_("File uploaded"),
+        "audit.export": N_("Audit log exported"),
+        "award.record": N_("Award recorded"),
+        "bid.save": N_("Bids saved"),
+        "conflict.declare": N_("Conflict of interest declared"),
+        "conflict.organiser": N_("Pair forbidden by the organisers"),
+        "demo.load": N_("Demo data loaded"),
+        "discussion.comment": N_("Discussion comment"),
+        "edition.export": N_("Data exported"),
+        "edition.phase": N_("Phase changed"),
+        "edition.publish": N_("Results published"),
+        "group.consent": N_("Guardian's consent recorded"),
+        "group.consent_refused": N_("Guardian's consent refused"),
+        "group.create": N_("Group created"),
+        "group.invitation_accept": N_("Group invitation accepted"),
+        "group.invitation_refused": N_("Group invitation refused"),
+        "group.member_add": N_("Group member added"),
+        "juror.profile": N_("Juror profile changed"),
+        "jury.accept": N_("Jury invitation accepted"),
+        "jury.accept_refused": N_("Jury invitation refused"),
+        "jury.invite": N_("Juror invited"),
+        "jury.loads": N_("Jurors' loads changed"),
+        "jury.remind": N_("Jurors reminded"),
+        "login": N_("Logged in"),
+        "login.failed": N_("Failed log-in"),
+        "login.throttled": N_("Log-in slowed down"),
+        "logout": N_("Logged out"),
+        "outcome.release": N_("Outcome mails released"),
+        "outcome.texts": N_("Outcome mail texts changed"),
+        "privacy.export": N_("Personal data downloaded"),
+        "ranking.method": N_("Ranking method changed"),
+        "review.save": N_("Review draft saved"),
+        "review.excluded": N_("Review excluded from the ranking"),
+        "review.submit": N_("Review submitted"),
+        "session.ended": N_("Session ended"),
+        "sessions.ended": N_("Other sessions ended"),
+    },
 }
 
 
@@ -95,3 +157,13 @@ def label(kind: str, code: object) -> str:
     key = getattr(code, "value", code)
     text = LABELS.get(kind, {}).get(str(key))
     return gettext(text) if text else str(key)
+
+
+def country_name(code: str) -> str:
+    """A country's name in the reader's language ("BE" → "Belgique" in French), from Babel's
+    territory names; the code itself when Babel knows none."""
+    try:
+        names = Locale.parse(current_locale.get()).territories
+    except (UnknownLocaleError, ValueError):
+        return code
+    return str(names.get(code.upper(), code))

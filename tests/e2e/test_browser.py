@@ -146,7 +146,13 @@ async def test_the_language_switcher_works_without_a_mouse(page):
     [
         (
             "organiser@demo.prevention-prize.eu",
-            ["/manage/epp-2027", "/manage/epp-2027/jury", "/manage/epp-2027/ranking"],
+            [
+                "/manage/epp-2027",
+                "/manage/epp-2027/jury",
+                "/manage/epp-2027/ranking",
+                "/manage/epp-2027/dashboard",
+                "/manage/epp-2027/audit",
+            ],
         ),
         ("juror1@demo.prevention-prize.eu", ["/jury"]),
     ],

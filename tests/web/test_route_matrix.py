@@ -88,6 +88,12 @@ MATRIX: dict[str, str] = {
     "GET /manage/{slug}/jury": "lffffffoo",
     "GET /manage/{slug}/ranking": "lffffffoo",
     "GET /manage/{slug}/export/{what}.{fmt}": "lffffffoo",
+    # The audit log and dashboard (web/insight.py); the whole site's log is for administrators.
+    "GET /manage/{slug}/audit": "lffffffoo",
+    "GET /manage/{slug}/audit.csv": "lffffffoo",
+    "GET /manage/{slug}/dashboard": "lffffffoo",
+    "GET /admin/audit": "lfffffffo",
+    "GET /admin/audit.csv": "lfffffffo",
     "GET /manage/applications/{application_id}": "lffffffoo",
     # Privacy: one's own data (download, erasure); organisers erase on a person's request.
     "GET /me/data": "loooooooo",
