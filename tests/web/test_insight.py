@@ -244,3 +244,18 @@ async def test_the_dashboard_counts_what_the_database_holds(demo, browser):
     board = await dashboard.dashboard(await User.get(email=ORGANISER), edition)
     assert board.sent_in == len(sent_in) and board.total == len(applications)
     assert [(p.assigned, p.drafts, p.submitted) for p in board.panels if p.assigned] == [(3, 1, 1)]
+
+
+async def test_the_dashboards_landmarks_have_distinct_names(demo, browser):
+    # axe's landmark-unique: a section named by its heading and the table region inside it
+    # named alike were two landmarks a screen reader could not tell apart.
+    await browser.log_in("organiser@demo.prevention-prize.eu", DEMO_PASSWORD)
+    page = (await browser.get("/manage/epp-2027/dashboard")).text
+    headings = dict(re.findall(r'<h2 id="([^"]+)">([^<]+)</h2>', page))
+    named = re.findall(r'role="region" aria-label="([^"]+)"', page)
+    named += [
+        headings.get(ref, ref)
+        for ref in re.findall(r'<section[^>]*aria-labelledby="([^"]+)"', page)
+    ]
+    assert len(named) >= 7
+    assert [name for name, count in Counter(named).items() if count > 1] == []
