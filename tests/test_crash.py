@@ -106,5 +106,6 @@ async def test_a_killed_server_loses_no_acknowledged_submission(backend):
         await cleanup(environ, schema)
     assert check["lost"] == 0, check
     assert check["half_written"] == 0, check
-    # The kills did land mid-crowd: not every applicant got through, and some did.
-    assert 0 < check["submitted_in_db"] < ROUNDS * CROWD, check
+    # The kills did land mid-crowd: some applicants got their receipt, and some never did (their
+    # submission may still have been saved: then it must be complete, which `verify` checked).
+    assert 0 < check["accepted_by_http"] < ROUNDS * CROWD, check
