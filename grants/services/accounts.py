@@ -14,7 +14,7 @@ from grants import i18n
 from grants.i18n import gettext as _
 from grants.i18n import ngettext
 from grants.mail import Links, one_line, queue_email
-from grants.models import AuditEvent, LoginAttempt, Token, User
+from grants.models import LoginAttempt, Token, User
 from grants.passwords import (
     DUMMY_HASH,
     MIN_PASSWORD_LENGTH,
@@ -97,9 +97,7 @@ async def _refuse_signup_flood(ip: str) -> None:
     if not ip:
         return
     since = datetime.now(UTC) - SIGNUP_WINDOW
-    recent = await AuditEvent.filter(
-        action__in=["account.signup", "account.signup_existing"], ip=ip, at__gte=since
-    ).count()
+    recent = await audit.count_since(["account.signup", "account.signup_existing"], since, ip=ip)
     if recent >= SIGNUPS_PER_IP:
         raise ServiceError(
             _(
@@ -117,9 +115,7 @@ async def _warn_owner(links: Links, email: str, *, ip: str) -> None:
         return
     since = datetime.now(UTC) - SIGNUP_WARNING_EVERY
     async with in_transaction():
-        recent = await AuditEvent.filter(
-            action="account.signup_existing", object_id=str(owner.id), at__gte=since
-        ).exists()
+        recent = await audit.count_since("account.signup_existing", since, object_id=str(owner.id))
         await audit.record(
             "account.signup_existing", actor=None, object_type="user", object_id=owner.id, ip=ip
         )
@@ -295,8 +291,7 @@ RESET_ASKED = "account.reset_requested"
 
 
 async def _reset_limited(user: User | None, ip: str, since: datetime) -> bool:
-    asked_here = AuditEvent.filter(action=RESET_ASKED, ip=ip, at__gte=since)
-    if ip and await asked_here.count() >= RESETS_PER_IP:
+    if ip and await audit.count_since(RESET_ASKED, since, ip=ip) >= RESETS_PER_IP:
         return True
     if user is None:
         return False

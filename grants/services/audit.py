@@ -9,6 +9,13 @@ from grants.models import AuditEvent, User
 from grants.services.parsing import for_log, max_length
 
 
+async def count_since(actions: str | list[str], since: datetime, **match: object) -> int:
+    """How many events of `actions` (one or several) were recorded since `since`, matching the
+    other fields given (`ip=`, `object_id=`): the rate limits count what the trail holds."""
+    names = [actions] if isinstance(actions, str) else actions
+    return await AuditEvent.filter(action__in=names, at__gte=since, **match).count()
+
+
 async def record(
     action: str,
     *,
