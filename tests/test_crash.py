@@ -20,7 +20,6 @@ import signal
 import sys
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "bench"))
@@ -43,17 +42,6 @@ CROWD = 12  # applicants per round, each with a 1 MiB upload
 
 async def untimed(_step, call):
     return await call
-
-
-async def postgres_reachable() -> str | None:
-    try:
-        connection = await asyncpg.connect(
-            POSTGRES_URL.replace("postgres://", "postgresql://"), timeout=5
-        )
-    except (OSError, asyncpg.PostgresError) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    await connection.close()
-    return None
 
 
 async def one_round(environ, first: int, payload: bytes, kill_at: int) -> set[str]:
@@ -89,8 +77,8 @@ async def one_round(environ, first: int, payload: bytes, kill_at: int) -> set[st
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-async def test_a_killed_server_loses_no_acknowledged_submission(backend):
-    if backend == "postgres" and (problem := await postgres_reachable()):
+async def test_a_killed_server_loses_no_acknowledged_submission(backend, templates):
+    if backend == "postgres" and (problem := await templates.postgres_problem()):
         pytest.skip(f"!!! PostgreSQL at {POSTGRES_URL} unreachable ({problem}): NOT tested !!!")
     environ, schema = await bench_environment(backend, "crash")
     try:
