@@ -17,6 +17,11 @@ def _zone(name: str) -> tuple[tzinfo, str]:
         return UTC, "UTC"
 
 
+def zone(name: str) -> tzinfo:
+    """The time zone called `name`; UTC for a name that is not a real zone."""
+    return _zone(name)[0]
+
+
 def in_zone(moment: datetime | None, zone: str = "UTC", *, seconds: bool = False) -> str:
     """Date and time in `zone` with the zone named ("2027-01-29 11:20 Europe/Paris"); a receipt
     states the second too."""

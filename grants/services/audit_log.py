@@ -23,7 +23,6 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pypika_tortoise import functions as sql
 from tortoise.expressions import Function, Q, Subquery
@@ -170,15 +169,11 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
 
 
 def _zone_of(edition: Edition | None) -> str:
-    try:
-        ZoneInfo(edition.timezone if edition else "UTC")
-    except (KeyError, ValueError):
-        return "UTC"
     return edition.timezone if edition else "UTC"
 
 
 def _start_of(day: date, zone: str) -> datetime:
-    return datetime.combine(day, time(), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    return datetime.combine(day, time(), tzinfo=dates.zone(zone)).astimezone(UTC)
 
 
 async def _allowed(user: User, edition: Edition | None) -> None:

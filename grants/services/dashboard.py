@@ -14,15 +14,14 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pypika_tortoise.enums import Dialects
 from pypika_tortoise.terms import Function as SqlFunction
 from tortoise.expressions import Function, Q
 from tortoise.functions import Count
 
+from grants.i18n import dates, translated
 from grants.i18n import gettext as _
-from grants.i18n import translated
 from grants.i18n.labels import country_name, label
 from grants.models import (
     Application,
@@ -145,15 +144,8 @@ async def _by_category(edition: Edition) -> list[Share]:
     return _shares(counts, lambda key: names.get(key, str(key)))
 
 
-def _zone(edition: Edition) -> Any:
-    try:
-        return ZoneInfo(edition.timezone)
-    except (KeyError, ValueError):
-        return UTC
-
-
 def _local_day(moment: datetime, edition: Edition) -> date:
-    return moment.astimezone(_zone(edition)).date()
+    return moment.astimezone(dates.zone(edition.timezone)).date()
 
 
 async def submissions_per_day(edition: Edition) -> list[tuple[date, int]]:

@@ -22,7 +22,6 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
-from zoneinfo import ZoneInfo
 
 import xlsxwriter
 from tortoise.functions import Count
@@ -125,11 +124,7 @@ async def open_export(user: User, edition: Edition, *, what: str, fmt: str, ip: 
 
 def export_filename(edition: Edition, what: str, fmt: str, *, now: datetime | None = None) -> str:
     """epp-2027-applications-2027-01-29.csv: the call, the table and today in the call's zone."""
-    try:
-        zone: Any = ZoneInfo(edition.timezone)
-    except (KeyError, ValueError):
-        zone = UTC
-    day = (now or datetime.now(UTC)).astimezone(zone).date().isoformat()
+    day = (now or datetime.now(UTC)).astimezone(dates.zone(edition.timezone)).date().isoformat()
     slug = re.sub(r"[^a-z0-9-]+", "-", edition.slug.lower()).strip("-") or "call"
     return f"{slug}-{what}-{day}.{fmt}"
 
