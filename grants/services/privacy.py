@@ -19,6 +19,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from grants.i18n import gettext as _
+from grants.mail import LINK_END, LINK_START, MARKED_LINK
 from grants.models import (
     Answer,
     Application,
@@ -54,8 +55,8 @@ from grants.settings import Settings
 from grants.storage import LocalStorage
 
 EXPORT_FORMAT = 1
-# A link as mail.py marks a secret one (between \x02 and \x03), or any web address.
-LINK = re.compile(r"\x02[^\x02\x03]*\x03|https?://[^\s\x02\x03]+")
+# A link as mail.py marks a secret one, or any web address.
+LINK = re.compile(f"{MARKED_LINK.pattern}|https?://[^\\s{LINK_START}{LINK_END}]+")
 LINK_REMOVED = "[link removed]"
 # What an erased person's stored name becomes. Stored, hence in one language: the pages that
 # show jurors' names show it as it is (see docs/privacy.md).
