@@ -152,6 +152,12 @@ WRITTEN_LANGUAGES: tuple[str, ...] = tuple(LABELS["language"])
 READ_LANGUAGES: tuple[str, ...] = tuple(code for code in WRITTEN_LANGUAGES if code != "other")
 
 
+def juror_name(display_name: str, erased_at: object) -> str:
+    """A juror's name as colleagues and organisers see it; an erased juror's, which is stored in
+    English only, in the reader's language."""
+    return gettext("Former juror") if erased_at else display_name
+
+
 def label(kind: str, code: object) -> str:
     """The translated label of a code; the code itself when it has none (never an error)."""
     key = getattr(code, "value", code)

@@ -22,7 +22,7 @@ from tortoise.functions import Count
 
 from grants.i18n import dates, translated
 from grants.i18n import gettext as _
-from grants.i18n.labels import country_name, label
+from grants.i18n.labels import country_name, juror_name, label
 from grants.models import (
     Application,
     ApplicationStatus,
@@ -193,7 +193,7 @@ async def juror_progress(edition: Edition) -> list[JurorProgress]:
     result = []
     for member in members:
         row = counts.get((member["user_id"], member["panel_id"]), {})
-        name = _("Former juror") if member["user__erased_at"] else member["user__display_name"]
+        name = juror_name(member["user__display_name"], member["user__erased_at"])
         result.append(
             JurorProgress(
                 name=name,

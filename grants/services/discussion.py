@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from tortoise.transactions import in_transaction
 
 from grants.i18n import gettext as _
+from grants.i18n.labels import juror_name
 from grants.models import (
     Assignment,
     CriterionScore,
@@ -55,7 +56,7 @@ async def _panel_colleagues(assignment: Assignment) -> list[Assignment]:
 
 def _shown_name(juror: User) -> str:
     """A juror's name as colleagues see it; an erased juror's in the reader's language."""
-    return _("Former juror") if juror.erased_at else juror.display_name
+    return juror_name(juror.display_name, juror.erased_at)
 
 
 async def discussion(juror: User, assignment: Assignment) -> Discussion:

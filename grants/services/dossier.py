@@ -19,6 +19,7 @@ from enum import StrEnum
 
 import scoring
 from grants.i18n import gettext as _
+from grants.i18n.labels import juror_name
 from grants.models import (
     Application,
     Assignment,
@@ -173,7 +174,7 @@ class ReviewRead:
     @property
     def juror_name(self) -> str:
         juror = self.assignment.juror
-        return _("Former juror") if juror.erased_at else juror.display_name
+        return juror_name(juror.display_name, juror.erased_at)
 
 
 async def reviews_of(application: Application) -> list[ReviewRead]:

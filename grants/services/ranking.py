@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 import scoring
 from grants.i18n import gettext as _
-from grants.i18n.labels import label
+from grants.i18n.labels import juror_name, label
 from grants.models import (
     Application,
     AuditEvent,
@@ -213,7 +213,7 @@ def aggregator_choices() -> list[AggregatorChoice]:
 async def _juror_names(reviews: list[scoring.Review]) -> dict[str, str]:
     ids = {int(r.juror) for r in reviews}
     return {
-        str(user_id): _("Former juror") if erased else name
+        str(user_id): juror_name(name, erased)
         for user_id, name, erased in await User.filter(id__in=list(ids)).values_list(
             "id", "display_name", "erased_at"
         )

@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute
 from grants import i18n
 from grants.i18n import dates
 from grants.i18n import gettext as _
-from grants.i18n.labels import label
+from grants.i18n.labels import juror_name, label
 from grants.mail import Links, secret_link
 from grants.models import User
 from grants.services import permissions
@@ -54,6 +54,7 @@ def build_templates() -> jinja2.Environment:
     env.filters["machine"] = dates.machine
     env.filters["tr"] = i18n.translated
     env.globals["label"] = label
+    env.globals["juror_name"] = juror_name
     return env
 
 
